@@ -1,0 +1,301 @@
+//! Where requests go and who sends them: base URLs, credentials, User-Agent.
+
+use std::fmt;
+
+use http::uri::{Authority, Scheme};
+use http::Uri;
+
+use crate::secret::Secret;
+
+/// Klarna's API regions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Region {
+    /// Europe (`api.klarna.com`).
+    Eu,
+    /// North America (`api-na.klarna.com`).
+    Na,
+    /// Oceania (`api-oc.klarna.com`).
+    Oc,
+}
+
+/// Production or the playground (test) environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Environment {
+    /// Live money.
+    Production,
+    /// Klarna's test environment.
+    Playground,
+}
+
+/// Why a configuration value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The base URL does not parse as an absolute `scheme://host[:port][/prefix]` URL.
+    #[error("base URL is not an absolute http(s) URL without query or fragment")]
+    InvalidBaseUrl,
+    /// Plain `http://` was given for a host that is not loopback.
+    #[error("plain http is allowed only for loopback hosts (127.0.0.0/8, ::1, localhost)")]
+    InsecureBaseUrl,
+    /// The User-Agent contains characters not allowed in a header.
+    #[error("User-Agent product contains characters not allowed in an HTTP header")]
+    InvalidUserAgent,
+}
+
+/// The root of Klarna's API: one of the official hosts, or a custom one (the emulator).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct BaseUrl {
+    scheme: Scheme,
+    authority: Authority,
+    /// Path prefix without a trailing slash ("" for none).
+    prefix: String,
+}
+
+impl BaseUrl {
+    /// The official base URL for a region and environment.
+    pub fn klarna(region: Region, environment: Environment) -> Self {
+        let host = match (region, environment) {
+            (Region::Eu, Environment::Production) => "api.klarna.com",
+            (Region::Eu, Environment::Playground) => "api.playground.klarna.com",
+            (Region::Na, Environment::Production) => "api-na.klarna.com",
+            (Region::Na, Environment::Playground) => "api-na.playground.klarna.com",
+            (Region::Oc, Environment::Production) => "api-oc.klarna.com",
+            (Region::Oc, Environment::Playground) => "api-oc.playground.klarna.com",
+        };
+        Self {
+            scheme: Scheme::HTTPS,
+            authority: Authority::from_static(host),
+            prefix: String::new(),
+        }
+    }
+
+    /// A custom base URL, e.g. the emulator's `http://127.0.0.1:PORT`.
+    ///
+    /// `https` is accepted for any host; plain `http` only for loopback hosts.
+    pub fn custom(url: &str) -> Result<Self, ConfigError> {
+        let uri: Uri = url.parse().map_err(|_| ConfigError::InvalidBaseUrl)?;
+        let scheme = uri.scheme().cloned().ok_or(ConfigError::InvalidBaseUrl)?;
+        let authority = uri.authority().cloned().ok_or(ConfigError::InvalidBaseUrl)?;
+        if uri.query().is_some() || authority.as_str().contains('@') || authority.host().is_empty() {
+            return Err(ConfigError::InvalidBaseUrl);
+        }
+        if scheme == Scheme::HTTP {
+            if !is_loopback_host(authority.host()) {
+                return Err(ConfigError::InsecureBaseUrl);
+            }
+        } else if scheme != Scheme::HTTPS {
+            return Err(ConfigError::InvalidBaseUrl);
+        }
+        let prefix = uri.path().trim_end_matches('/').to_owned();
+        Ok(Self { scheme, authority, prefix })
+    }
+
+    /// `scheme://authority`, e.g. `https://api.klarna.com`.
+    pub fn origin(&self) -> String {
+        format!("{}://{}", self.scheme, self.authority)
+    }
+
+    /// The full URL of an API path (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}://{}{}{}", self.scheme, self.authority, self.prefix, path)
+    }
+
+    /// Whether an absolute URL points into this API (same scheme, authority and prefix).
+    pub fn contains(&self, url: &str) -> bool {
+        let root = self.url("/");
+        url.starts_with(&root)
+    }
+}
+
+impl fmt::Debug for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BaseUrl({})", self.url(""))
+    }
+}
+
+impl fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.url(""))
+    }
+}
+
+/// Whether a URL host is a loopback host (`localhost`, `127.0.0.0/8`, `[::1]`).
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => false,
+    }
+}
+
+/// API credentials (HTTP Basic). `Debug` never shows the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    username: String,
+    password: Secret,
+}
+
+impl Credentials {
+    /// From an API username (tied to a merchant id) and its password.
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
+        Self {
+            username: username.into(),
+            password: Secret::new(password.into()),
+        }
+    }
+
+    /// The API username.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// The `Authorization` header value: `Basic base64(username:password)`.
+    pub fn authorization_header(&self) -> String {
+        let raw = format!("{}:{}", self.username, self.password.expose());
+        format!("Basic {}", base64(raw.as_bytes()))
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &"[redacted]")
+            .field("password", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Standard base64 with padding (RFC 4648 §4); small enough not to need a crate.
+pub(crate) fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The `User-Agent` sent with every request: `klarna-hpp/<version>` plus the integrator's products.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserAgent(String);
+
+impl Default for UserAgent {
+    fn default() -> Self {
+        Self(format!("klarna-hpp/{}", env!("CARGO_PKG_VERSION")))
+    }
+}
+
+impl UserAgent {
+    /// Appends a product token such as `my-shop/1.2` (printable ASCII only).
+    pub fn with_product(mut self, product: &str) -> Result<Self, ConfigError> {
+        if product.is_empty() || !product.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return Err(ConfigError::InvalidUserAgent);
+        }
+        self.0.push(' ');
+        self.0.push_str(product);
+        Ok(self)
+    }
+
+    /// The header value.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Everything needed to address Klarna's API: base URL, credentials, User-Agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Api {
+    base_url: BaseUrl,
+    credentials: Credentials,
+    user_agent: UserAgent,
+}
+
+impl Api {
+    /// An API root with the default User-Agent.
+    pub fn new(base_url: BaseUrl, credentials: Credentials) -> Self {
+        Self {
+            base_url,
+            credentials,
+            user_agent: UserAgent::default(),
+        }
+    }
+
+    /// Replaces the User-Agent.
+    pub fn with_user_agent(mut self, user_agent: UserAgent) -> Self {
+        self.user_agent = user_agent;
+        self
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.base_url
+    }
+
+    /// The credentials.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// The User-Agent.
+    pub fn user_agent(&self) -> &UserAgent {
+        &self.user_agent
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_klarna_example() {
+        let c = Credentials::new("DemoMerchant", "DemoPassword");
+        assert_eq!(c.authorization_header(), "Basic RGVtb01lcmNoYW50OkRlbW9QYXNzd29yZA==");
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+    }
+
+    #[test]
+    fn credentials_debug_is_redacted() {
+        let c = Credentials::new("merchant-user", "hunter2");
+        let s = format!("{c:?}");
+        assert!(!s.contains("hunter2") && !s.contains("merchant-user"), "{s}");
+    }
+
+    #[test]
+    fn base_urls() {
+        assert_eq!(
+            BaseUrl::klarna(Region::Na, Environment::Playground).url("/x"),
+            "https://api-na.playground.klarna.com/x"
+        );
+        let local = BaseUrl::custom("http://127.0.0.1:8080/").expect("loopback http");
+        assert_eq!(local.url("/hpp/v1/sessions"), "http://127.0.0.1:8080/hpp/v1/sessions");
+        assert!(BaseUrl::custom("http://[::1]:80").is_ok());
+        assert!(BaseUrl::custom("http://localhost:1").is_ok());
+        assert_eq!(BaseUrl::custom("http://example.com"), Err(ConfigError::InsecureBaseUrl));
+        assert_eq!(BaseUrl::custom("ftp://example.com"), Err(ConfigError::InvalidBaseUrl));
+        assert_eq!(BaseUrl::custom("/relative"), Err(ConfigError::InvalidBaseUrl));
+        assert_eq!(BaseUrl::custom("https://a.b/?q=1"), Err(ConfigError::InvalidBaseUrl));
+        assert!(BaseUrl::custom("https://proxy.example/klarna").is_ok());
+    }
+
+    #[test]
+    fn user_agent() {
+        let ua = UserAgent::default().with_product("shop/1.0").expect("valid");
+        assert!(ua.as_str().starts_with("klarna-hpp/"));
+        assert!(ua.as_str().ends_with(" shop/1.0"));
+        assert_eq!(UserAgent::default().with_product("a\nb"), Err(ConfigError::InvalidUserAgent));
+    }
+}

@@ -1,0 +1,168 @@
+//! Shared request building and response decoding used by every operation.
+
+use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use http::{Method, Request, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::config::Api;
+use crate::error::{ApiError, DecodeError, Error, ValidationError, ValidationProblem};
+
+/// The header carrying an OM idempotency key.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "Klarna-Idempotency-Key";
+
+/// Percent-encodes one path segment (an id coming from Klarna or the caller).
+///
+/// Refuses an empty segment, which would change the path's meaning.
+pub(crate) fn segment(field: &'static str, value: &str) -> Result<String, ValidationError> {
+    if value.is_empty() {
+        return Err(ValidationError::new(field, ValidationProblem::Empty));
+    }
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Ok(out)
+}
+
+/// Serializes a request body.
+pub(crate) fn json<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(value)
+        .map_err(|_| ValidationError::new(".", ValidationProblem::NotEncodable).into())
+}
+
+/// Builds a request with the headers every Klarna call carries.
+///
+/// `path` must already be encoded (see [`segment`]); `body` gets `Content-Type: application/json`.
+pub(crate) fn request(
+    api: &Api,
+    method: Method,
+    path: &str,
+    body: Option<Vec<u8>>,
+    idempotency_key: Option<&str>,
+) -> Result<Request<Vec<u8>>, Error> {
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(api.base_url().url(path))
+        .header(ACCEPT, "application/json")
+        .header(AUTHORIZATION, api.credentials().authorization_header())
+        .header(USER_AGENT, api.user_agent().as_str());
+    let has_body = body.is_some();
+    if has_body {
+        builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    if let Some(key) = idempotency_key {
+        builder = builder.header(IDEMPOTENCY_KEY_HEADER, key);
+    }
+    // Every part was validated or encoded above; a failure here means a header value carried
+    // bytes not allowed in HTTP (e.g. a username with a newline): report it as a validation error.
+    builder
+        .body(body.unwrap_or_default())
+        .map_err(|_| ValidationError::new("request", ValidationProblem::Pattern { expected: "valid HTTP header values" }).into())
+}
+
+/// Fails with [`ApiError`] unless the status is 2xx (Klarna: treat any 2xx as success).
+pub(crate) fn success(operation: &'static str, response: &Response<Vec<u8>>) -> Result<(), Error> {
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(ApiError::from_response(operation, response).into())
+    }
+}
+
+/// Decodes a 2xx JSON body, naming the JSON path of any failure.
+pub(crate) fn decode<T: DeserializeOwned>(
+    operation: &'static str,
+    response: &Response<Vec<u8>>,
+) -> Result<T, Error> {
+    success(operation, response)?;
+    decode_body(operation, response.status(), response.body())
+}
+
+/// Decodes a JSON body that is known to be a success (used for callbacks too).
+pub(crate) fn decode_body<T: DeserializeOwned>(
+    operation: &'static str,
+    status: http::StatusCode,
+    body: &[u8],
+) -> Result<T, Error> {
+    let fail = |path: String, message: String| -> Error {
+        DecodeError {
+            operation,
+            status,
+            path,
+            message: sanitize(&message),
+            body: body.to_vec(),
+        }
+        .into()
+    };
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(&mut *de)
+        .map_err(|e| fail(e.path().to_string(), e.into_inner().to_string()))?;
+    de.end().map_err(|e| fail(".".to_owned(), e.to_string()))?;
+    Ok(value)
+}
+
+/// Removes quoted values from serde messages (they may be customer data).
+pub(crate) fn sanitize(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut in_quote = false;
+    for c in message.chars() {
+        match (c, in_quote) {
+            ('"' | '`', false) => {
+                in_quote = true;
+                out.push_str("<value>");
+            }
+            ('"' | '`', true) => in_quote = false,
+            (_, true) => {}
+            (c, false) => out.push(c),
+        }
+    }
+    out
+}
+
+/// A response header as a string, if present and valid.
+pub(crate) fn header<'a>(response: &'a Response<Vec<u8>>, name: &str) -> Option<&'a str> {
+    response.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segment_encodes() {
+        assert_eq!(segment("id", "a b/c").expect("non-empty"), "a%20b%2Fc");
+        assert!(segment("id", "").is_err());
+    }
+
+    #[test]
+    fn sanitize_strips_values() {
+        assert_eq!(
+            sanitize("invalid type: string \"Jane Doe\", expected i64"),
+            "invalid type: string <value>, expected i64"
+        );
+    }
+
+    #[test]
+    fn decode_names_path_and_keeps_body() {
+        #[derive(serde::Deserialize, Debug)]
+        struct T {
+            #[allow(dead_code)]
+            a: Vec<u32>,
+        }
+        let body = br#"{"a":[1,"x"]}"#;
+        let err = decode_body::<T>("t", http::StatusCode::OK, body).expect_err("bad element");
+        match err {
+            Error::Decode(d) => {
+                assert_eq!(d.path, "a[1]");
+                assert_eq!(d.body, body.to_vec());
+                assert!(!d.message.contains("\"x\""), "{}", d.message);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
