@@ -121,6 +121,9 @@ pub enum ValidationProblem {
         /// What was asked for.
         actual: i64,
     },
+    /// Amount arithmetic (a line's `quantity × unit_price`, a sum of lines) overflows 64 bits.
+    #[error("the computed amount overflows a 64-bit integer")]
+    Overflow,
     /// The value could not be serialized as JSON.
     #[error("cannot be encoded as JSON")]
     NotEncodable,

@@ -1,0 +1,298 @@
+//! Placing an order from an authorization (`create_order_request` → `order`).
+
+use std::fmt;
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::check::{self, Common};
+use super::customer::Customer;
+use super::session::{KpMerchantUrls, SessionCreate};
+use crate::error::ValidationError;
+use crate::model::{Address, OrderLine};
+use crate::open_enum::open_enum;
+
+/// The order to place (`create_order_request`, `POST /payments/v1/authorizations/{token}/order`).
+///
+/// It must match what the session authorized, so build it with
+/// [`CreateOrderRequest::from_session`] from the body the session was created (or last updated)
+/// with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CreateOrderRequest {
+    /// Purchase country.
+    pub purchase_country: String,
+    /// Currency.
+    pub purchase_currency: String,
+    /// Locale.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// Total including tax and discounts = Σ line `total_amount`.
+    pub order_amount: i64,
+    /// Total tax.
+    #[serde(default)]
+    pub order_tax_amount: i64,
+    /// The order lines (1..=1000).
+    pub order_lines: Vec<OrderLine>,
+    /// Capture at once (default false). With HPP, prefer `place_order_mode = CAPTURE_ORDER`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_capture: Option<bool>,
+    /// Merchant reference (≤255).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merchant_reference1: Option<String>,
+    /// Second merchant reference (≤255).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merchant_reference2: Option<String>,
+    /// Pass-through data (≤6000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merchant_data: Option<String>,
+    /// KP callback URLs (`confirmation` enables the order's `redirect_url`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merchant_urls: Option<KpMerchantUrls>,
+    /// Billing address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billing_address: Option<Address>,
+    /// Shipping address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shipping_address: Option<Address>,
+    /// The consumer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer: Option<Customer>,
+    /// Promo codes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_payment_method_ids: Vec<String>,
+}
+
+impl CreateOrderRequest {
+    /// An order whose amounts come from the lines, like [`SessionCreate::new`].
+    pub fn new(
+        purchase_country: impl Into<String>,
+        purchase_currency: impl Into<String>,
+        order_lines: Vec<OrderLine>,
+    ) -> Self {
+        let (order_amount, order_tax_amount) = check::sums(&order_lines);
+        Self {
+            purchase_country: purchase_country.into(),
+            purchase_currency: purchase_currency.into(),
+            locale: None,
+            order_amount,
+            order_tax_amount,
+            order_lines,
+            auto_capture: None,
+            merchant_reference1: None,
+            merchant_reference2: None,
+            merchant_data: None,
+            merchant_urls: None,
+            billing_address: None,
+            shipping_address: None,
+            customer: None,
+            custom_payment_method_ids: Vec::new(),
+        }
+    }
+
+    /// The order for a session: copies every field the two schemas share (country, currency,
+    /// locale, amounts, lines, references, merchant data, URLs, addresses, customer, promo
+    /// codes). `auto_capture` is left unset.
+    pub fn from_session(session: &SessionCreate) -> Self {
+        Self {
+            purchase_country: session.purchase_country.clone(),
+            purchase_currency: session.purchase_currency.clone(),
+            locale: session.locale.clone(),
+            order_amount: session.order_amount,
+            order_tax_amount: session.order_tax_amount,
+            order_lines: session.order_lines.clone(),
+            auto_capture: None,
+            merchant_reference1: session.merchant_reference1.clone(),
+            merchant_reference2: session.merchant_reference2.clone(),
+            merchant_data: session.merchant_data.clone(),
+            merchant_urls: session.merchant_urls.clone(),
+            billing_address: session.billing_address.clone(),
+            shipping_address: session.shipping_address.clone(),
+            customer: session.customer.clone(),
+            custom_payment_method_ids: session.custom_payment_method_ids.clone(),
+        }
+    }
+
+    /// Sets `auto_capture`.
+    pub fn auto_capture(mut self, auto_capture: bool) -> Self {
+        self.auto_capture = Some(auto_capture);
+        self
+    }
+
+    /// The same rules as [`SessionCreate::validate`].
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        check::required_head(
+            &self.purchase_country,
+            &self.purchase_currency,
+            self.locale.as_deref(),
+        )?;
+        check::lines_and_amounts(
+            Some(self.order_amount),
+            Some(self.order_tax_amount),
+            Some(&self.order_lines),
+        )?;
+        Common {
+            merchant_reference1: self.merchant_reference1.as_deref(),
+            merchant_reference2: self.merchant_reference2.as_deref(),
+            merchant_data: self.merchant_data.as_deref(),
+            merchant_urls: self.merchant_urls.as_ref(),
+            billing_address: self.billing_address.as_ref(),
+            shipping_address: self.shipping_address.as_ref(),
+            customer: self.customer.as_ref(),
+            options: None,
+            attachment: None,
+        }
+        .validate()
+    }
+}
+
+open_enum! {
+    /// Klarna's fraud decision on an order (`fraud_status`).
+    pub enum FraudStatus {
+        /// Accepted: ship it.
+        Accepted = "ACCEPTED",
+        /// Under review: wait for the `notification` callback before shipping.
+        Pending = "PENDING",
+        /// Rejected: do not ship.
+        Rejected = "REJECTED",
+    }
+}
+
+open_enum! {
+    /// The kind of payment method the consumer chose (`authorized_payment_method.type`).
+    pub enum AuthorizedPaymentMethodType {
+        /// Invoice (pay later).
+        Invoice = "invoice",
+        /// Fixed-amount instalments.
+        FixedAmount = "fixed_amount",
+        /// Account (revolving credit).
+        BaseAccount = "base_account",
+        /// Direct debit.
+        DirectDebit = "direct_debit",
+        /// Direct bank transfer.
+        DirectBankTransfer = "direct_bank_transfer",
+        /// Business invoice.
+        B2bInvoice = "b2b_invoice",
+        /// Card.
+        Card = "card",
+        /// Slice it, by card.
+        SliceItByCard = "slice_it_by_card",
+        /// Pay later, by card.
+        PayLaterByCard = "pay_later_by_card",
+        /// Pay by card.
+        PayByCard = "pay_by_card",
+        /// Fixed-sum credit.
+        FixedSumCredit = "fixed_sum_credit",
+        /// An alternative payment method.
+        AlternativePaymentMethod = "alternative_payment_method",
+    }
+}
+
+/// The payment method the consumer chose (`authorized_payment_method`).
+///
+/// The spec describes an object `{type, number_of_days, number_of_installments}`; Klarna's
+/// documentation shows a bare string (`"invoice"`). Both decode; encoding writes the object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct AuthorizedPaymentMethod {
+    /// The method.
+    #[serde(rename = "type")]
+    pub kind: AuthorizedPaymentMethodType,
+    /// Days until payment is due (invoice).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number_of_days: Option<i64>,
+    /// Number of instalments.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number_of_installments: Option<i64>,
+}
+
+impl AuthorizedPaymentMethod {
+    /// A method without day or instalment counts.
+    pub fn new(kind: AuthorizedPaymentMethodType) -> Self {
+        Self {
+            kind,
+            number_of_days: None,
+            number_of_installments: None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AuthorizedPaymentMethod {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Object {
+            #[serde(rename = "type")]
+            kind: AuthorizedPaymentMethodType,
+            #[serde(default)]
+            number_of_days: Option<i64>,
+            #[serde(default)]
+            number_of_installments: Option<i64>,
+        }
+
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = AuthorizedPaymentMethod;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a payment method name or an object with `type`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(AuthorizedPaymentMethod::new(
+                    AuthorizedPaymentMethodType::parse(v),
+                ))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let o = Object::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(AuthorizedPaymentMethod {
+                    kind: o.kind,
+                    number_of_days: o.number_of_days,
+                    number_of_installments: o.number_of_installments,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The placed order (`order`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Order {
+    /// The order id, used by Order Management.
+    pub order_id: String,
+    /// A Klarna redirect that sets a cookie and leads to `merchant_urls.confirmation` (only when
+    /// a confirmation URL was given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
+    /// The fraud decision; `PENDING` means wait before shipping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fraud_status: Option<FraudStatus>,
+    /// The chosen payment method.
+    ///
+    /// Decoded leniently: a value of any other shape (or an object without `type`) is read as
+    /// `None` rather than failing the whole answer, because the order exists either way.
+    #[serde(
+        default,
+        deserialize_with = "lenient_payment_method",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub authorized_payment_method: Option<AuthorizedPaymentMethod>,
+}
+
+impl Order {
+    /// An order with only its id.
+    pub fn new(order_id: impl Into<String>) -> Self {
+        Self {
+            order_id: order_id.into(),
+            redirect_url: None,
+            fraud_status: None,
+            authorized_payment_method: None,
+        }
+    }
+}
+
+fn lenient_payment_method<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<AuthorizedPaymentMethod>, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value(value).ok())
+}
