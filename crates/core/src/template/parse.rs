@@ -1,0 +1,170 @@
+//! Template syntax shared by HPP (`{{name}}`) and KP (`{name}`) templates.
+
+use super::encoding::{is_escape, is_url_char};
+use super::{Part, Placeholder, TemplateError, MAX_PLACEHOLDERS};
+
+/// A placeholder syntax.
+pub(super) struct Syntax {
+    open: &'static str,
+    close: &'static str,
+    lookup: fn(&str) -> Option<Placeholder>,
+}
+
+/// HPP: `{{session_id}}`, `{{authorization_token}}`, `{{order_id}}`.
+pub(super) const HPP: Syntax = Syntax {
+    open: "{{",
+    close: "}}",
+    lookup: Placeholder::from_name,
+};
+
+/// KP: `{session.id}`, `{order.id}`.
+pub(super) const KP: Syntax = Syntax {
+    open: "{",
+    close: "}",
+    lookup: kp_name,
+};
+
+fn kp_name(name: &str) -> Option<Placeholder> {
+    match name {
+        "session.id" => Some(Placeholder::SessionId),
+        "order.id" => Some(Placeholder::OrderId),
+        _ => None,
+    }
+}
+
+/// Where the scheme and host are (byte offsets into the template, all in the first literal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Origin {
+    /// End of the scheme (the `:` of `://`).
+    pub(super) scheme_end: usize,
+    /// Start of the host.
+    pub(super) host_start: usize,
+    /// End of the host.
+    pub(super) host_end: usize,
+    /// End of the authority: the first `/`, `?` or `#` after `://`, or the end.
+    pub(super) authority_end: usize,
+}
+
+/// A tokenized, absolute template.
+pub(super) struct Parsed {
+    pub(super) parts: Vec<Part>,
+    pub(super) origin: Origin,
+}
+
+/// At most this many characters of an unknown placeholder name are kept in the error.
+const NAME_IN_ERROR: usize = 64;
+
+/// Splits `raw` into literal parts and placeholders and checks it is an absolute http(s) URL
+/// whose scheme and authority are literal.
+pub(super) fn parse(raw: &str, syntax: &Syntax) -> Result<Parsed, TemplateError> {
+    let parts = tokenize(raw, syntax)?;
+    let origin = origin(raw, &parts)?;
+    Ok(Parsed { parts, origin })
+}
+
+fn tokenize(raw: &str, syntax: &Syntax) -> Result<Vec<Part>, TemplateError> {
+    let bytes = raw.as_bytes();
+    let mut parts = Vec::with_capacity(4);
+    let mut placeholders = 0usize;
+    let mut literal_start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = &raw[i..];
+        if rest.starts_with(syntax.open) {
+            let name_start = i + syntax.open.len();
+            let close = raw[name_start..]
+                .find(syntax.close)
+                .ok_or(TemplateError::Unclosed { at: i })?;
+            let name = &raw[name_start..name_start + close];
+            if name.contains(['{', '}']) {
+                return Err(TemplateError::NestedBraces { at: i });
+            }
+            if name.is_empty() {
+                return Err(TemplateError::EmptyPlaceholder { at: i });
+            }
+            let placeholder =
+                (syntax.lookup)(name).ok_or_else(|| TemplateError::UnknownPlaceholder {
+                    name: name.chars().take(NAME_IN_ERROR).collect(),
+                })?;
+            placeholders += 1;
+            if placeholders > MAX_PLACEHOLDERS {
+                return Err(TemplateError::TooManyPlaceholders {
+                    max: MAX_PLACEHOLDERS,
+                });
+            }
+            if literal_start < i {
+                parts.push(Part::Literal {
+                    start: literal_start,
+                    end: i,
+                });
+            }
+            parts.push(Part::Placeholder { placeholder, at: i });
+            i = name_start + close + syntax.close.len();
+            literal_start = i;
+        } else if rest.starts_with(syntax.close) {
+            return Err(TemplateError::StrayClose { at: i });
+        } else {
+            match bytes[i] {
+                b'{' | b'}' => return Err(TemplateError::SingleBrace { at: i }),
+                b'%' if !is_escape(bytes, i) => {
+                    return Err(TemplateError::InvalidPercentEncoding { at: i });
+                }
+                b'%' => i += 3,
+                b if is_url_char(b) => i += 1,
+                _ => return Err(TemplateError::InvalidCharacter { at: i }),
+            }
+        }
+    }
+    if literal_start < bytes.len() {
+        parts.push(Part::Literal {
+            start: literal_start,
+            end: bytes.len(),
+        });
+    }
+    Ok(parts)
+}
+
+fn origin(raw: &str, parts: &[Part]) -> Result<Origin, TemplateError> {
+    let scheme_end = raw.find("://").ok_or(TemplateError::NotAbsolute)?;
+    let scheme = &raw[..scheme_end];
+    if scheme.contains(['/', '?', '#']) {
+        // "://" only appears later (in a path or query): a relative URL.
+        return Err(TemplateError::NotAbsolute);
+    }
+    let authority_start = scheme_end + 3;
+    let authority_end = raw[authority_start..]
+        .find(['/', '?', '#'])
+        .map_or(raw.len(), |e| authority_start + e);
+    let first_placeholder = parts.iter().find_map(|p| match p {
+        Part::Placeholder { at, .. } => Some(*at),
+        Part::Literal { .. } => None,
+    });
+    if first_placeholder.is_some_and(|at| at < authority_end) {
+        return Err(TemplateError::PlaceholderInAuthority);
+    }
+    if !(scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http")) {
+        return Err(TemplateError::NotAbsolute);
+    }
+    let authority = &raw[authority_start..authority_end];
+    let host_start = authority.rfind('@').map_or(0, |at| at + 1);
+    let host_and_port = &authority[host_start..];
+    let host_len = if host_and_port.starts_with('[') {
+        host_and_port.find(']').ok_or(TemplateError::NotAbsolute)? + 1
+    } else {
+        host_and_port.find(':').unwrap_or(host_and_port.len())
+    };
+    let port = &host_and_port[host_len..];
+    let port_ok = port.is_empty()
+        || (port.len() > 1
+            && port.starts_with(':')
+            && port[1..].bytes().all(|b| b.is_ascii_digit()));
+    if host_len == 0 || !port_ok {
+        return Err(TemplateError::NotAbsolute);
+    }
+    Ok(Origin {
+        scheme_end,
+        host_start: authority_start + host_start,
+        host_end: authority_start + host_start + host_len,
+        authority_end,
+    })
+}
