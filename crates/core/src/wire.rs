@@ -45,11 +45,16 @@ pub(crate) fn request(
     body: Option<Vec<u8>>,
     idempotency_key: Option<&str>,
 ) -> Result<Request<Vec<u8>>, Error> {
+    // Marked sensitive so `Debug` of the request never prints the credentials.
+    let mut authorization = HeaderValue::try_from(api.credentials().authorization_header()).map_err(|_| {
+        ValidationError::new("credentials", ValidationProblem::Pattern { expected: "characters allowed in an HTTP header" })
+    })?;
+    authorization.set_sensitive(true);
     let mut builder = Request::builder()
         .method(method)
         .uri(api.base_url().url(path))
         .header(ACCEPT, "application/json")
-        .header(AUTHORIZATION, api.credentials().authorization_header())
+        .header(AUTHORIZATION, authorization)
         .header(USER_AGENT, api.user_agent().as_str());
     let has_body = body.is_some();
     if has_body {
@@ -106,17 +111,18 @@ pub(crate) fn decode_body<T: DeserializeOwned>(
     Ok(value)
 }
 
-/// Removes quoted values from serde messages (they may be customer data).
+/// Removes double-quoted values from serde messages (they may be customer data); backticks,
+/// which serde uses for field and variant names, are kept.
 pub(crate) fn sanitize(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut in_quote = false;
     for c in message.chars() {
         match (c, in_quote) {
-            ('"' | '`', false) => {
+            ('"', false) => {
                 in_quote = true;
                 out.push_str("<value>");
             }
-            ('"' | '`', true) => in_quote = false,
+            ('"', true) => in_quote = false,
             (_, true) => {}
             (c, false) => out.push(c),
         }
@@ -137,6 +143,18 @@ mod tests {
     fn segment_encodes() {
         assert_eq!(segment("id", "a b/c").expect("non-empty"), "a%20b%2Fc");
         assert!(segment("id", "").is_err());
+    }
+
+    #[test]
+    fn request_debug_hides_credentials() {
+        let api = Api::new(
+            crate::config::BaseUrl::klarna(crate::config::Region::Eu, crate::config::Environment::Playground),
+            crate::config::Credentials::new("merchant", "hunter2"),
+        );
+        let req = request(&api, Method::GET, "/x", None, None).expect("builds");
+        let debug = format!("{req:?}");
+        assert!(!debug.contains("Basic"), "{debug}");
+        assert_eq!(req.headers()[AUTHORIZATION], "Basic bWVyY2hhbnQ6aHVudGVyMg==");
     }
 
     #[test]

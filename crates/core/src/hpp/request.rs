@@ -88,6 +88,20 @@ pub struct MerchantUrls {
 }
 
 impl MerchantUrls {
+    /// Sets the URL of one kind (a `{{placeholder}}` template).
+    pub fn with(mut self, kind: UrlKind, url: impl Into<String>) -> Self {
+        let slot = match kind {
+            UrlKind::Success => &mut self.success,
+            UrlKind::Cancel => &mut self.cancel,
+            UrlKind::Back => &mut self.back,
+            UrlKind::Failure => &mut self.failure,
+            UrlKind::Error => &mut self.error,
+            UrlKind::StatusUpdate => &mut self.status_update,
+        };
+        *slot = Some(url.into());
+        self
+    }
+
     /// The URL of one kind.
     pub fn get(&self, kind: UrlKind) -> Option<&str> {
         match kind {
@@ -187,6 +201,30 @@ pub struct Options {
 }
 
 impl Options {
+    /// Sets `place_order_mode`.
+    pub fn with_place_order_mode(mut self, mode: PlaceOrderMode) -> Self {
+        self.place_order_mode = Some(mode);
+        self
+    }
+
+    /// Shows a single payment category.
+    pub fn with_payment_method_category(mut self, category: PaymentMethodCategory) -> Self {
+        self.payment_method_category = Some(category);
+        self
+    }
+
+    /// Sets `payment_fallback`.
+    pub fn with_payment_fallback(mut self, fallback: bool) -> Self {
+        self.payment_fallback = Some(fallback);
+        self
+    }
+
+    /// Sets the page title.
+    pub fn with_page_title(mut self, title: impl Into<String>) -> Self {
+        self.page_title = Some(title.into());
+        self
+    }
+
     fn validate(&self) -> Result<(), ValidationError> {
         if let Some(categories) = &self.payment_method_categories {
             if self.payment_method_category.is_some() {

@@ -1,0 +1,71 @@
+//! The default async transport: a reqwest client with timeouts.
+
+use std::time::Duration;
+
+use klarna_hpp_core::http::{Request, Response};
+
+use crate::{AsyncTransport, TransportError};
+
+/// An [`AsyncTransport`] over a `reqwest::Client`. Any HTTP status is returned as a response.
+#[derive(Debug, Clone)]
+pub struct ReqwestTransport {
+    client: reqwest::Client,
+}
+
+impl Default for ReqwestTransport {
+    /// 10 s to connect, 30 s for the whole call.
+    fn default() -> Self {
+        Self::with_timeouts(Duration::from_secs(10), Duration::from_secs(30))
+    }
+}
+
+impl ReqwestTransport {
+    /// A transport with a connect timeout and a whole-call timeout.
+    pub fn with_timeouts(connect: Duration, call: Duration) -> Self {
+        // reqwest is built without a bundled crypto provider; use ring (as ureq does). Installing
+        // fails harmlessly when the application installed one already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .connect_timeout(connect)
+            .timeout(call)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        Self { client }
+    }
+
+    /// Wraps a client you configured (keep redirects off).
+    pub fn from_client(client: reqwest::Client) -> Self {
+        Self { client }
+    }
+}
+
+impl AsyncTransport for ReqwestTransport {
+    async fn send(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, TransportError> {
+        let request = reqwest::Request::try_from(request).map_err(|e| TransportError::not_sent(e.to_string()))?;
+        let response = self.client.execute(request).await.map_err(classify)?;
+        let status = response.status();
+        let version = response.version();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| TransportError::outcome_unknown(format!("reading the response body: {e}")))?;
+        let mut out = Response::new(body.to_vec());
+        *out.status_mut() = status;
+        *out.version_mut() = version;
+        *out.headers_mut() = headers;
+        Ok(out)
+    }
+}
+
+/// Which reqwest errors prove the request never left.
+fn classify(error: reqwest::Error) -> TransportError {
+    let never_sent = error.is_builder() || error.is_connect();
+    let message = error.without_url().to_string();
+    if never_sent {
+        TransportError::not_sent(message)
+    } else {
+        TransportError::outcome_unknown(message)
+    }
+}

@@ -1,0 +1,90 @@
+//! A whole checkout (mode NONE: create, consumer completes, place order, read order, capture)
+//! through the state machine with canned responses, next to bare serde_json encoding the same
+//! request bodies and decoding the same response bodies. Goal: within 1.3x.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use klarna_hpp_core::checkout::{Checkout, CheckoutConfig, State};
+use klarna_hpp_core::http::Response;
+use klarna_hpp_core::kp::{self, SessionCreate};
+use klarna_hpp_core::model::{OrderLine, OrderLineType};
+use klarna_hpp_core::{hpp, om};
+use klarna_hpp_core::{Api, BaseUrl, Credentials, Timestamp};
+use std::hint::black_box;
+
+const KP: &str = r#"{"session_id":"kp-1","client_token":"eyJhbGciOiJub25lIn0.e30.","payment_method_categories":[{"identifier":"pay_later","name":"Pay later"}]}"#;
+const HPP: &str = r#"{"session_id":"hpp-1","redirect_url":"https://pay.example/hpp-1","qr_code_url":"https://pay.example/hpp-1/qr","session_url":"http://127.0.0.1:1/hpp/v1/sessions/hpp-1","distribution_url":"http://127.0.0.1:1/hpp/v1/sessions/hpp-1/distribution","expires_at":"2026-11-28T11:00:00Z"}"#;
+const WAITING: &str = r#"{"session_id":"hpp-1","status":"IN_PROGRESS","updated_at":"2026-11-26T12:00:01Z","expires_at":"2026-11-28T11:00:00Z"}"#;
+const COMPLETED: &str = r#"{"session_id":"hpp-1","status":"COMPLETED","authorization_token":"tok-1","updated_at":"2026-11-26T12:00:02Z","expires_at":"2026-11-28T11:00:00Z"}"#;
+const ORDER: &str = r#"{"order_id":"om-1","fraud_status":"ACCEPTED","authorized_payment_method":{"type":"invoice"}}"#;
+const OM: &str = r#"{"order_id":"om-1","status":"AUTHORIZED","order_amount":12000,"original_order_amount":12000,"captured_amount":0,"refunded_amount":0,"remaining_authorized_amount":12000,"purchase_country":"se","purchase_currency":"sek","expires_at":"2026-12-24T12:00:00Z"}"#;
+
+fn reply(status: u16, body: &str) -> Response<Vec<u8>> {
+    let mut r = Response::new(body.as_bytes().to_vec());
+    *r.status_mut() = status.try_into().expect("status");
+    r
+}
+
+fn config() -> CheckoutConfig {
+    let lines = vec![
+        OrderLine::new("Running shoes", 1, 10_000).kind(OrderLineType::Physical).tax_rate(2500),
+        OrderLine::new("Socks", 2, 1_000).kind(OrderLineType::Physical).tax_rate(2500),
+    ];
+    CheckoutConfig::new("chk-1", "a-seed-of-at-least-16-bytes", SessionCreate::new("SE", "SEK", lines))
+}
+
+fn run_checkout(api: &Api, t0: Timestamp) -> Checkout {
+    let mut c = Checkout::new(api.clone(), config(), t0).expect("valid");
+    let mut answer = |c: &mut Checkout, status: u16, body: &str| {
+        let (id, _req) = c.poll_request().expect("request");
+        c.handle_response(id, reply(status, body), t0).expect("in flight");
+        while c.poll_event().is_some() {}
+    };
+    answer(&mut c, 200, KP);
+    answer(&mut c, 201, HPP);
+    c.handle_timeout(c.poll_timeout().expect("poll"));
+    answer(&mut c, 200, WAITING);
+    c.handle_timeout(c.poll_timeout().expect("poll"));
+    answer(&mut c, 200, COMPLETED);
+    c.place_order(None, t0).expect("authorized");
+    answer(&mut c, 200, ORDER);
+    answer(&mut c, 200, OM);
+    c.capture(None, t0).expect("placed");
+    let (id, _) = c.poll_request().expect("capture");
+    let mut created = reply(201, "");
+    created.headers_mut().insert("capture-id", "cap-1".parse().expect("header"));
+    c.handle_response(id, created, t0).expect("in flight");
+    c
+}
+
+fn bare_serde(session: &SessionCreate) -> usize {
+    // The same bodies, encoded and decoded with serde_json alone.
+    let mut n = serde_json::to_vec(session).expect("encodes").len();
+    let mut hpp_req = hpp::SessionCreationRequest::new("http://127.0.0.1:1/payments/v1/sessions/kp-1");
+    hpp_req.options = Some(hpp::Options::default());
+    n += serde_json::to_vec(&hpp_req).expect("encodes").len();
+    n += serde_json::to_vec(&kp::CreateOrderRequest::from_session(session)).expect("encodes").len();
+    n += serde_json::to_vec(&om::CaptureRequest::new(12_000)).expect("encodes").len();
+    let a: kp::MerchantSession = serde_json::from_str(KP).expect("decodes");
+    let b: hpp::SessionCreated = serde_json::from_str(HPP).expect("decodes");
+    let c: hpp::Session = serde_json::from_str(WAITING).expect("decodes");
+    let d: hpp::Session = serde_json::from_str(COMPLETED).expect("decodes");
+    let e: kp::Order = serde_json::from_str(ORDER).expect("decodes");
+    let f: om::Order = serde_json::from_str(OM).expect("decodes");
+    n + a.session_id.len() + b.session_id.len() + c.session_id.len() + d.session_id.len() + e.order_id.len() + f.order_id.len()
+}
+
+fn bench(c: &mut Criterion) {
+    let api = Api::new(BaseUrl::custom("http://127.0.0.1:1").expect("loopback"), Credentials::new("user", "pass"));
+    let t0 = Timestamp::parse("2026-11-26T12:00:00Z").expect("time");
+    let done = run_checkout(&api, t0);
+    assert_eq!(done.state(), State::Captured);
+    eprintln!("snapshot of a captured checkout: {} bytes", done.snapshot().len());
+    let session = config().session;
+    let mut g = c.benchmark_group("whole_checkout");
+    g.bench_function("bare_serde_same_bodies", |b| b.iter(|| bare_serde(black_box(&session))));
+    g.bench_function("checkout_state_machine", |b| b.iter(|| run_checkout(black_box(&api), t0)));
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,54 @@
+//! Encode/decode of a 20-line KP session through the core, next to bare serde_json on the same
+//! bodies in the same run. Goal: core within 1.2x of bare serde_json.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use klarna_hpp_core::http::Response;
+use klarna_hpp_core::kp::{self, SessionCreate, SessionRead};
+use klarna_hpp_core::model::{OrderLine, OrderLineType};
+use klarna_hpp_core::{Api, BaseUrl, Credentials, Environment, Operation, Region};
+use std::hint::black_box;
+
+fn session() -> SessionCreate {
+    let lines = (0..20)
+        .map(|i| {
+            OrderLine::new(format!("Article number {i}"), 1 + i % 3, 1_000 + i * 37)
+                .kind(OrderLineType::Physical)
+                .reference(format!("SKU-{i:04}"))
+                .tax_rate(2500)
+        })
+        .collect();
+    let mut s = SessionCreate::new("SE", "SEK", lines);
+    s.locale = Some("sv-SE".into());
+    s.merchant_reference1 = Some("order-1001".into());
+    s
+}
+
+fn bench(c: &mut Criterion) {
+    let api = Api::new(BaseUrl::klarna(Region::Eu, Environment::Playground), Credentials::new("user", "pass"));
+    let s = session();
+    let body = serde_json::to_vec(&s).expect("encodes");
+    // The session as Klarna reads it back: the same body plus read-only fields.
+    let mut read: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    read["status"] = "incomplete".into();
+    read["expires_at"] = "2026-11-28T12:00:00.000Z".into();
+    read["client_token"] = "eyJhbGciOiJub25lIn0.e30.".into();
+    let read_body = serde_json::to_vec(&read).expect("json");
+    let response = Response::new(read_body.clone());
+
+    let mut g = c.benchmark_group("kp_session_20_lines");
+    g.bench_function("encode/bare_serde_json", |b| b.iter(|| serde_json::to_vec(black_box(&s)).expect("encodes")));
+    g.bench_function("encode/core_validate_and_build_request", |b| {
+        b.iter(|| kp::CreateSession::new(black_box(&s).clone()).to_request(&api).expect("valid"))
+    });
+    g.bench_function("encode/clone_only", |b| b.iter(|| black_box(&s).clone()));
+    g.bench_function("decode/bare_serde_json", |b| {
+        b.iter(|| serde_json::from_slice::<SessionRead>(black_box(&read_body)).expect("decodes"))
+    });
+    g.bench_function("decode/core_decode_response", |b| {
+        b.iter(|| kp::ReadSession::decode_response(black_box(&response)).expect("decodes"))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

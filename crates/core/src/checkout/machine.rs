@@ -1,0 +1,1311 @@
+//! The checkout's data and transitions. Everything here is plain data (serde) so a checkout can
+//! be snapshotted at any step; `Checkout` in `mod.rs` is the public face.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use http::{Method, Response};
+use serde::{Deserialize, Serialize};
+
+use super::config::{millis, CheckoutConfig, PollPolicy, RetryPolicy};
+use super::digest;
+use super::event::{ApiProblem, Call, CancelledBy, ConsumerLink, Deadline, Event, FailureReason};
+use super::{
+    derive, invalid, place_order_mode, uuid_from, CallbackOutcome, CommandError, Deadlines, InputError,
+    RedirectKind, RequestId, State, TransportFailure, AUTHORIZATION_TOKEN_LIFETIME, HPP_BEFORE_KP,
+    KP_SESSION_LIFETIME,
+};
+use crate::config::Api;
+use crate::error::{ApiError, Error, ValidationError, ValidationProblem};
+use crate::hpp::{self, DistributionRequest, HppStatus, MerchantUrls, Options, PlaceOrderMode};
+use crate::kp::{self, CreateOrderRequest, SessionCreate};
+use crate::om;
+use crate::operation::Operation;
+use crate::secret::{AuthorizationToken, Secret};
+use crate::template::UrlTemplate;
+use crate::time::Timestamp;
+use crate::wire;
+
+pub(super) const FORMAT_VERSION: u32 = 1;
+const SEEN_EVENTS: usize = 32;
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct Core {
+    pub(super) v: u32,
+    pub(super) id: String,
+    secret: Secret,
+    keys: Secret,
+    session: SessionCreate,
+    pub(super) urls: MerchantUrls,
+    options: Options,
+    poll: PollPolicy,
+    retry: RetryPolicy,
+    #[serde(with = "millis")]
+    margin: Duration,
+    phase: Phase,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) kp: Option<KpInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) hpp: Option<HppInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) auth: Option<AuthInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) order: Option<OrderInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    place: Option<PlaceAttempt>,
+    #[serde(default)]
+    intents: Intents,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    inflight: Option<InFlight>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    retry_at: Option<Pending>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next_poll: Option<Timestamp>,
+    #[serde(default)]
+    polls: u32,
+    #[serde(default)]
+    final_read: bool,
+    next_id: u64,
+    last_now: Timestamp,
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    seen: VecDeque<String>,
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    pub(super) events: VecDeque<Event>,
+}
+
+/// Only what is safe to log: no URLs (the callback URL holds the secret), no customer data.
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checkout")
+            .field("id", &self.id)
+            .field("state", &self.state())
+            .field("kp_session", &self.kp.as_ref().map(|k| &k.session_id))
+            .field("hpp_session", &self.hpp.as_ref().map(|h| &h.session_id))
+            .field("hpp_status", &self.hpp.as_ref().and_then(|h| h.status.as_ref()))
+            .field("order", &self.order.as_ref().map(|o| &o.order_id))
+            .field("in_flight", &self.inflight.as_ref().map(|f| f.spec.call()))
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Phase {
+    CreatingKpSession,
+    CreatingHppSession,
+    AwaitingConsumer,
+    Authorized,
+    OrderPlaced,
+    Cancelled(CancelledBy),
+    Disabled,
+    Expired(Deadline),
+    Failed(FailureReason),
+}
+
+impl Phase {
+    fn is_terminal(&self) -> bool {
+        matches!(self, Phase::Cancelled(_) | Phase::Disabled | Phase::Expired(_) | Phase::Failed(_))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct KpInfo {
+    pub(super) session_id: String,
+    expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct HppInfo {
+    pub(super) session_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    redirect_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    qr_code_url: Option<String>,
+    /// Klarna's expiry (or KP − 1 h), before the margin.
+    expires_at: Timestamp,
+    created_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) status: Option<HppStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct AuthInfo {
+    pub(super) token: AuthorizationToken,
+    expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct OrderInfo {
+    pub(super) order_id: String,
+    authorized: i64,
+    pub(super) captured: i64,
+    pub(super) refunded: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<Timestamp>,
+    #[serde(default)]
+    authorization_expired: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct PlaceAttempt {
+    /// The exact body sent (and replayed byte for byte).
+    body: String,
+    amount: i64,
+    /// An attempt's outcome was unknown: only the identical body may be sent again.
+    ambiguous: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+struct Intents {
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    distribute: VecDeque<DistributionRequest>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    disable: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    place: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    cancel_authorization: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cancel_order: Option<u32>,
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    captures: VecDeque<Money>,
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    refunds: VecDeque<Money>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    read_order: bool,
+    #[serde(default)]
+    seq: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Money {
+    seq: u32,
+    amount: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Spec {
+    CreateKpSession,
+    CreateHppSession,
+    ReadHppSession,
+    Distribute(DistributionRequest),
+    Disable,
+    PlaceOrder,
+    CancelAuthorization,
+    ReadOrder,
+    Capture(Money),
+    Refund(Money),
+    CancelOrder(u32),
+}
+
+impl Spec {
+    fn call(&self) -> Call {
+        match self {
+            Spec::CreateKpSession => Call::CreateKpSession,
+            Spec::CreateHppSession => Call::CreateHppSession,
+            Spec::ReadHppSession => Call::ReadHppSession,
+            Spec::Distribute(_) => Call::Distribute,
+            Spec::Disable => Call::DisableHppSession,
+            Spec::PlaceOrder => Call::PlaceOrder,
+            Spec::CancelAuthorization => Call::CancelAuthorization,
+            Spec::ReadOrder => Call::ReadOrder,
+            Spec::Capture(_) => Call::Capture,
+            Spec::Refund(_) => Call::Refund,
+            Spec::CancelOrder(_) => Call::CancelOrder,
+        }
+    }
+
+    /// Calls that move money: never given up on while their outcome may still matter.
+    fn moves_money(&self) -> bool {
+        matches!(self, Spec::PlaceOrder | Spec::Capture(_) | Spec::Refund(_) | Spec::CancelOrder(_))
+    }
+
+    fn is_read(&self) -> bool {
+        matches!(self, Spec::ReadHppSession | Spec::ReadOrder)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct InFlight {
+    id: u64,
+    spec: Spec,
+    /// Attempts made before this one.
+    attempt: u32,
+    taken: bool,
+    sent_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Pending {
+    spec: Spec,
+    attempt: u32,
+    at: Timestamp,
+}
+
+impl Core {
+    pub(super) fn new(api: &Api, config: CheckoutConfig, now: Timestamp) -> Result<Self, Error> {
+        let CheckoutConfig { checkout_id, seed, session, mut merchant_urls, options, poll, retry, safety_margin } =
+            config;
+        if checkout_id.is_empty()
+            || checkout_id.len() > 64
+            || !checkout_id.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(invalid("checkout_id", ValidationProblem::Pattern { expected: "1..=64 printable ASCII characters" }));
+        }
+        if seed.expose().len() < 16 {
+            return Err(invalid("seed", ValidationProblem::Pattern { expected: "at least 16 bytes" }));
+        }
+        let secret = Secret::new(derive(&seed, &checkout_id, "callback"));
+        let keys = Secret::new(derive(&seed, &checkout_id, "idempotency"));
+        if let Some(base) = merchant_urls.status_update.take() {
+            let sep = if base.contains('?') { '&' } else { '?' };
+            merchant_urls.status_update =
+                Some(format!("{base}{sep}sid={{{{session_id}}}}&kh_secret={}", secret.expose()));
+        }
+        // Validate everything that will be sent, now, so no later request can be refused by us.
+        kp::CreateSession::new(session.clone()).to_request(api)?;
+        let mut probe = hpp::SessionCreationRequest::new(api.base_url().url("/payments/v1/sessions/probe"));
+        probe.merchant_urls = Some(merchant_urls.clone());
+        probe.options = Some(options.clone());
+        hpp::CreateSession::new(probe).to_request(api)?;
+        let place = CreateOrderRequest::from_session(&session);
+        wire::json(&place)?;
+        Ok(Self {
+            v: FORMAT_VERSION,
+            id: checkout_id,
+            secret,
+            keys,
+            session,
+            urls: merchant_urls,
+            options,
+            poll,
+            retry,
+            margin: safety_margin,
+            phase: Phase::CreatingKpSession,
+            kp: None,
+            hpp: None,
+            auth: None,
+            order: None,
+            place: None,
+            intents: Intents::default(),
+            inflight: None,
+            retry_at: None,
+            next_poll: None,
+            polls: 0,
+            final_read: false,
+            next_id: 0,
+            last_now: now,
+            seen: VecDeque::new(),
+            events: VecDeque::new(),
+        })
+    }
+
+    /// Time never runs backwards for the checkout.
+    pub(super) fn clock(&mut self, now: Timestamp) -> Timestamp {
+        if now > self.last_now {
+            self.last_now = now;
+        }
+        self.last_now
+    }
+
+    pub(super) fn state(&self) -> State {
+        match &self.phase {
+            Phase::CreatingKpSession => State::CreatingKpSession,
+            Phase::CreatingHppSession => State::CreatingHppSession,
+            Phase::AwaitingConsumer => State::AwaitingConsumer,
+            Phase::Authorized if self.place.is_some() => State::PlacingOrder,
+            Phase::Authorized => State::Authorized,
+            Phase::OrderPlaced => match &self.order {
+                Some(o) if o.captured > 0 && o.captured >= o.authorized => State::Captured,
+                _ => State::OrderPlaced,
+            },
+            Phase::Cancelled(_) => State::Cancelled,
+            Phase::Disabled => State::Disabled,
+            Phase::Expired(_) => State::Expired,
+            Phase::Failed(_) => State::Failed,
+        }
+    }
+
+    pub(super) fn failure(&self) -> Option<&FailureReason> {
+        match &self.phase {
+            Phase::Failed(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    pub(super) fn expired(&self) -> Option<Deadline> {
+        match &self.phase {
+            Phase::Expired(d) => Some(*d),
+            _ => None,
+        }
+    }
+
+    pub(super) fn consumer_link(&self) -> Option<ConsumerLink> {
+        let h = self.hpp.as_ref()?;
+        Some(ConsumerLink {
+            session_id: h.session_id.clone(),
+            redirect_url: h.redirect_url.clone(),
+            qr_code_url: h.qr_code_url.clone(),
+            expires_at: self.hpp_deadline().unwrap_or(h.expires_at),
+        })
+    }
+
+    // ----- deadlines -----
+
+    fn kp_deadline(&self) -> Option<Timestamp> {
+        self.kp.as_ref().map(|k| k.expires_at.saturating_sub(self.margin))
+    }
+
+    /// The HPP deadline including the margin; by construction ≤ KP deadline − 1 h.
+    fn hpp_deadline(&self) -> Option<Timestamp> {
+        let h = self.hpp.as_ref()?;
+        let mut at = h.expires_at;
+        if let Some(kp) = &self.kp {
+            at = at.min(kp.expires_at.saturating_sub(HPP_BEFORE_KP));
+        }
+        Some(at.saturating_sub(self.margin))
+    }
+
+    fn token_deadline(&self) -> Option<Timestamp> {
+        self.auth.as_ref().map(|a| a.expires_at.saturating_sub(self.margin))
+    }
+
+    fn order_deadline(&self) -> Option<Timestamp> {
+        self.order.as_ref()?.expires_at.map(|t| t.saturating_sub(self.margin))
+    }
+
+    pub(super) fn deadlines(&self) -> Deadlines {
+        Deadlines {
+            kp_session: self.kp_deadline(),
+            hpp_session: self.hpp_deadline(),
+            authorization_token: self.token_deadline(),
+            order_authorization: self.order_deadline(),
+        }
+    }
+
+    pub(super) fn capturable(&self) -> i64 {
+        let Some(o) = &self.order else { return 0 };
+        if o.authorization_expired {
+            return 0;
+        }
+        (o.authorized - o.captured - self.pending_captures()).max(0)
+    }
+
+    fn refundable(&self) -> i64 {
+        let Some(o) = &self.order else { return 0 };
+        (o.captured - o.refunded - self.pending_refunds()).max(0)
+    }
+
+    fn pending_money(&self, pick: fn(&Spec) -> Option<i64>, queued: &VecDeque<Money>) -> i64 {
+        let mut total: i64 = queued.iter().map(|m| m.amount).sum();
+        if let Some(f) = &self.inflight {
+            total += pick(&f.spec).unwrap_or(0);
+        }
+        if let Some(p) = &self.retry_at {
+            total += pick(&p.spec).unwrap_or(0);
+        }
+        total
+    }
+
+    fn pending_captures(&self) -> i64 {
+        self.pending_money(|s| if let Spec::Capture(m) = s { Some(m.amount) } else { None }, &self.intents.captures)
+    }
+
+    fn pending_refunds(&self) -> i64 {
+        self.pending_money(|s| if let Spec::Refund(m) = s { Some(m.amount) } else { None }, &self.intents.refunds)
+    }
+
+    fn money_in_flight(&self) -> bool {
+        self.inflight.as_ref().is_some_and(|f| f.spec.moves_money())
+            || self.retry_at.as_ref().is_some_and(|p| p.spec.moves_money())
+    }
+
+    pub(super) fn poll_timeout(&self) -> Option<Timestamp> {
+        if self.phase.is_terminal() {
+            return None;
+        }
+        let mut next: Option<Timestamp> = None;
+        let mut consider = |t: Option<Timestamp>| {
+            if let Some(t) = t {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        };
+        if self.inflight.is_none() {
+            consider(self.retry_at.as_ref().map(|p| p.at));
+            if self.phase == Phase::AwaitingConsumer {
+                consider(self.next_poll);
+            }
+        }
+        match &self.phase {
+            Phase::AwaitingConsumer if !self.final_read => consider(self.hpp_deadline()),
+            Phase::AwaitingConsumer => consider(self.hpp_deadline().map(|d| d.saturating_add(self.margin))),
+            Phase::Authorized => consider(self.token_deadline()),
+            Phase::OrderPlaced if !self.order.as_ref().is_some_and(|o| o.authorization_expired) => {
+                consider(self.order_deadline())
+            }
+            _ => {}
+        }
+        next
+    }
+
+    // ----- driving -----
+
+    fn emit(&mut self, event: Event) {
+        self.events.push_back(event);
+    }
+
+    fn enter(&mut self, phase: Phase) {
+        let event = match &phase {
+            Phase::Cancelled(by) => Some(Event::Cancelled { by: *by }),
+            Phase::Disabled => Some(Event::Disabled),
+            Phase::Expired(d) => Some(Event::Expired { deadline: *d }),
+            Phase::Failed(r) => Some(Event::Failed { reason: r.clone() }),
+            _ => None,
+        };
+        self.phase = phase;
+        if self.phase.is_terminal() {
+            self.retry_at = None;
+            self.next_poll = None;
+            self.intents = Intents { seq: self.intents.seq, ..Intents::default() };
+        }
+        if let Some(e) = event {
+            self.emit(e);
+        }
+    }
+
+    fn enforce_deadlines(&mut self, now: Timestamp) {
+        match self.phase {
+            Phase::AwaitingConsumer => {
+                let Some(deadline) = self.hpp_deadline() else { return };
+                if now < deadline {
+                    return;
+                }
+                let klarna_expiry = deadline.saturating_add(self.margin);
+                if !self.final_read && now >= klarna_expiry {
+                    // Too late even for a last look: Klarna has dropped the session.
+                    if self.inflight.is_none() {
+                        self.enter(Phase::Expired(Deadline::HppSession));
+                    }
+                } else if !self.final_read {
+                    // One last read: the consumer may have completed just before the deadline,
+                    // and with PLACE_ORDER an order may exist that must not be lost.
+                    self.final_read = true;
+                    self.next_poll = Some(now);
+                    if self.retry_at.as_ref().is_some_and(|p| p.spec.is_read()) {
+                        self.retry_at = None;
+                    }
+                } else if now >= klarna_expiry && self.inflight.is_none() {
+                    self.enter(Phase::Expired(Deadline::HppSession));
+                }
+            }
+            Phase::Authorized => {
+                let Some(deadline) = self.token_deadline() else { return };
+                if now < deadline || self.inflight.is_some() {
+                    return;
+                }
+                if self.place.as_ref().is_some_and(|p| p.ambiguous) {
+                    self.enter(Phase::Failed(FailureReason::OrderOutcomeUnknown));
+                } else {
+                    self.enter(Phase::Expired(Deadline::AuthorizationToken));
+                }
+            }
+            Phase::OrderPlaced => {
+                let Some(deadline) = self.order_deadline() else { return };
+                let expired = self.order.as_ref().is_some_and(|o| o.authorization_expired);
+                if now < deadline || expired || self.inflight.as_ref().is_some_and(|f| matches!(f.spec, Spec::Capture(_))) {
+                    return;
+                }
+                if self.retry_at.as_ref().is_some_and(|p| matches!(p.spec, Spec::Capture(_))) {
+                    return; // an unresolved capture keeps its chance to be confirmed
+                }
+                self.intents.captures.clear();
+                let captured = if let Some(o) = self.order.as_mut() {
+                    o.authorization_expired = true;
+                    o.captured
+                } else {
+                    0
+                };
+                if captured == 0 && !self.money_in_flight() {
+                    self.enter(Phase::Expired(Deadline::OrderAuthorization));
+                } else {
+                    self.emit(Event::Expired { deadline: Deadline::OrderAuthorization });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn drive(&mut self, now: Timestamp) {
+        self.enforce_deadlines(now);
+        if self.phase.is_terminal() || self.inflight.is_some() {
+            return;
+        }
+        if let Some(p) = &self.retry_at {
+            // A pending read may be overtaken by a merchant command; writes keep their turn.
+            if p.spec.is_read() && self.has_command_intent() {
+                self.retry_at = None;
+            } else if p.at <= now {
+                if let Some(p) = self.retry_at.take() {
+                    self.issue(p.spec, p.attempt, now);
+                }
+                return;
+            } else {
+                return;
+            }
+        }
+        if let Some(spec) = self.next_spec(now) {
+            self.issue(spec, 0, now);
+        }
+    }
+
+    fn has_command_intent(&self) -> bool {
+        let i = &self.intents;
+        i.disable
+            || i.place
+            || i.cancel_authorization
+            || i.cancel_order.is_some()
+            || !i.distribute.is_empty()
+            || !i.captures.is_empty()
+            || !i.refunds.is_empty()
+    }
+
+    fn next_spec(&mut self, now: Timestamp) -> Option<Spec> {
+        match self.phase {
+            Phase::CreatingKpSession => Some(Spec::CreateKpSession),
+            Phase::CreatingHppSession => Some(Spec::CreateHppSession),
+            Phase::AwaitingConsumer => {
+                if std::mem::take(&mut self.intents.disable) {
+                    return Some(Spec::Disable);
+                }
+                if let Some(d) = self.intents.distribute.pop_front() {
+                    return Some(Spec::Distribute(d));
+                }
+                match self.next_poll {
+                    Some(at) if at <= now => {
+                        self.next_poll = None;
+                        Some(Spec::ReadHppSession)
+                    }
+                    _ => None,
+                }
+            }
+            Phase::Authorized => {
+                if std::mem::take(&mut self.intents.cancel_authorization) {
+                    return Some(Spec::CancelAuthorization);
+                }
+                if std::mem::take(&mut self.intents.place) {
+                    return Some(Spec::PlaceOrder);
+                }
+                None
+            }
+            Phase::OrderPlaced => {
+                if let Some(seq) = self.intents.cancel_order.take() {
+                    return Some(Spec::CancelOrder(seq));
+                }
+                if let Some(m) = self.intents.captures.pop_front() {
+                    return Some(Spec::Capture(m));
+                }
+                if let Some(m) = self.intents.refunds.pop_front() {
+                    return Some(Spec::Refund(m));
+                }
+                if std::mem::take(&mut self.intents.read_order) {
+                    return Some(Spec::ReadOrder);
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn issue(&mut self, spec: Spec, attempt: u32, now: Timestamp) {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.inflight = Some(InFlight { id, spec, attempt, taken: false, sent_at: now });
+    }
+
+    pub(super) fn build_next(&mut self, api: &Api) -> Option<(RequestId, http::Request<Vec<u8>>)> {
+        let f = self.inflight.as_ref().filter(|f| !f.taken)?;
+        let id = RequestId(f.id);
+        match self.build(api, &f.spec) {
+            Ok(req) => Some((id, req)),
+            Err(_) => {
+                // Every input was validated when it was accepted; this is unreachable in
+                // practice, but a checkout must never panic: fail the call visibly.
+                let call = f.spec.call();
+                self.inflight = None;
+                self.enter(Phase::Failed(FailureReason::RetriesExhausted(call)));
+                None
+            }
+        }
+    }
+
+    pub(super) fn rebuild_unsent(&mut self, api: &Api) -> Option<(RequestId, http::Request<Vec<u8>>)> {
+        self.build_next(api)
+    }
+
+    pub(super) fn mark_taken(&mut self, id: RequestId) {
+        if let Some(f) = self.inflight.as_mut().filter(|f| f.id == id.0) {
+            f.taken = true;
+        }
+    }
+
+    pub(super) fn taken_in_flight(&self) -> Option<RequestId> {
+        self.inflight.as_ref().filter(|f| f.taken).map(|f| RequestId(f.id))
+    }
+
+    fn idempotency_key(&self, call: &str, seq: u32) -> Result<om::IdempotencyKey, Error> {
+        let mac = digest::hmac_sha256(self.keys.expose().as_bytes(), format!("{call}/{seq}").as_bytes());
+        Ok(om::IdempotencyKey::new(uuid_from(&mac))?)
+    }
+
+    fn build(&self, api: &Api, spec: &Spec) -> Result<http::Request<Vec<u8>>, Error> {
+        let order_id = || -> Result<String, Error> {
+            self.order.as_ref().map(|o| o.order_id.clone()).ok_or_else(|| invalid("order_id", ValidationProblem::Missing))
+        };
+        let hpp_id = || -> Result<String, Error> {
+            self.hpp.as_ref().map(|h| h.session_id.clone()).ok_or_else(|| invalid("session_id", ValidationProblem::Missing))
+        };
+        match spec {
+            Spec::CreateKpSession => kp::CreateSession::new(self.session.clone()).to_request(api),
+            Spec::CreateHppSession => {
+                let kp_id = self.kp.as_ref().map(|k| k.session_id.as_str()).unwrap_or_default();
+                let url = api.base_url().url(&format!("/payments/v1/sessions/{}", wire::segment("session_id", kp_id)?));
+                let mut body = hpp::SessionCreationRequest::new(url);
+                body.merchant_urls = Some(self.urls.clone());
+                body.options = Some(self.options.clone());
+                hpp::CreateSession::new(body).to_request(api)
+            }
+            Spec::ReadHppSession => hpp::ReadSession::new(hpp_id()?).to_request(api),
+            Spec::Distribute(d) => hpp::Distribute::new(hpp_id()?, d.clone()).to_request(api),
+            Spec::Disable => hpp::DisableSession::new(hpp_id()?).to_request(api),
+            Spec::PlaceOrder => {
+                let (Some(auth), Some(place)) = (&self.auth, &self.place) else {
+                    return Err(invalid("authorization_token", ValidationProblem::Missing));
+                };
+                let path = format!("/payments/v1/authorizations/{}/order", wire::segment("authorization_token", auth.token.expose())?);
+                wire::request(api, Method::POST, &path, Some(place.body.clone().into_bytes()), None)
+            }
+            Spec::CancelAuthorization => {
+                let auth = self.auth.as_ref().ok_or_else(|| invalid("authorization_token", ValidationProblem::Missing))?;
+                kp::CancelAuthorization::new(auth.token.clone()).to_request(api)
+            }
+            Spec::ReadOrder => om::GetOrder::new(order_id()?).to_request(api),
+            Spec::Capture(m) => {
+                let key = self.idempotency_key("capture", m.seq)?;
+                om::CreateCapture::new(order_id()?, om::CaptureRequest::new(m.amount), Some(key)).to_request(api)
+            }
+            Spec::Refund(m) => {
+                let key = self.idempotency_key("refund", m.seq)?;
+                om::CreateRefund::new(order_id()?, om::RefundRequest::new(m.amount), Some(key)).to_request(api)
+            }
+            Spec::CancelOrder(seq) => {
+                let key = self.idempotency_key("cancel", *seq)?;
+                om::CancelOrder::new(order_id()?, Some(key)).to_request(api)
+            }
+        }
+    }
+
+    // ----- responses -----
+
+    fn take_inflight(&mut self, id: RequestId) -> Result<InFlight, InputError> {
+        match &self.inflight {
+            Some(f) if f.id == id.0 => self.inflight.take().ok_or(InputError::UnknownRequest(id)),
+            _ => Err(InputError::UnknownRequest(id)),
+        }
+    }
+
+    pub(super) fn on_transport_error(
+        &mut self,
+        id: RequestId,
+        failure: TransportFailure,
+        now: Timestamp,
+    ) -> Result<(), InputError> {
+        let f = self.take_inflight(id)?;
+        if self.phase.is_terminal() {
+            return Ok(());
+        }
+        match failure {
+            TransportFailure::NotSent => self.retry_later(f, None, now, None),
+            TransportFailure::OutcomeUnknown => self.ambiguous(f, now),
+        }
+        Ok(())
+    }
+
+    pub(super) fn on_response(&mut self, id: RequestId, response: &Response<Vec<u8>>, now: Timestamp) -> Result<(), InputError> {
+        let f = self.take_inflight(id)?;
+        if self.phase.is_terminal() {
+            return Ok(());
+        }
+        let status = response.status();
+        if status.is_success() {
+            self.on_success(f, response, now);
+        } else {
+            let err = ApiError::from_response(call_name(&f.spec), response);
+            if err.is_transient() {
+                if f.spec.moves_money() && status.is_server_error() {
+                    // A 5xx may come after the write committed: same handling as a lost response.
+                    let retry_after = err.retry_after;
+                    self.mark_ambiguous(&f);
+                    self.retry_later(f, retry_after, now, Some(&err));
+                } else {
+                    let retry_after = err.retry_after;
+                    self.retry_later(f, retry_after, now, Some(&err));
+                }
+            } else {
+                self.on_refused(f, &err, now);
+            }
+        }
+        Ok(())
+    }
+
+    fn mark_ambiguous(&mut self, f: &InFlight) {
+        if matches!(f.spec, Spec::PlaceOrder) {
+            if let Some(p) = self.place.as_mut() {
+                p.ambiguous = true;
+            }
+        }
+    }
+
+    /// The request may have been processed: reads and creates are simply retried; writes are
+    /// replayed exactly-once (same body or same idempotency key).
+    fn ambiguous(&mut self, f: InFlight, now: Timestamp) {
+        self.mark_ambiguous(&f);
+        self.retry_later(f, None, now, None);
+    }
+
+    fn retry_later(&mut self, f: InFlight, retry_after: Option<Duration>, now: Timestamp, err: Option<&ApiError>) {
+        let attempt = f.attempt + 1;
+        let unlimited = f.spec.is_read() || f.spec.moves_money();
+        if !unlimited && attempt >= self.retry.max_attempts.max(1) {
+            self.give_up(f.spec, err, now);
+            return;
+        }
+        let mut delay = self.retry.delay(attempt);
+        delay += jitter(self.keys.expose(), f.id, delay);
+        if let Some(ra) = retry_after {
+            delay = delay.max(ra);
+        }
+        self.retry_at = Some(Pending { spec: f.spec, attempt, at: now.saturating_add(delay) });
+    }
+
+    fn give_up(&mut self, spec: Spec, err: Option<&ApiError>, now: Timestamp) {
+        let call = spec.call();
+        match spec {
+            Spec::CreateKpSession | Spec::CreateHppSession => {
+                self.enter(Phase::Failed(FailureReason::RetriesExhausted(call)));
+            }
+            _ => {
+                let problem = err.map(ApiProblem::from).unwrap_or(ApiProblem {
+                    status: 0,
+                    error_code: None,
+                    error_messages: vec!["no response after retries".to_owned()],
+                    correlation_id: None,
+                });
+                self.emit(Event::CallFailed { call, problem });
+                if self.phase == Phase::AwaitingConsumer {
+                    self.schedule_poll(now);
+                }
+            }
+        }
+    }
+
+    fn on_success(&mut self, f: InFlight, response: &Response<Vec<u8>>, now: Timestamp) {
+        match &f.spec {
+            Spec::CreateKpSession => match kp::CreateSession::decode_response(response) {
+                Ok(s) => {
+                    self.kp = Some(KpInfo {
+                        session_id: s.session_id.clone(),
+                        // Klarna counts from creation, which is after we sent: a safe lower bound.
+                        expires_at: f.sent_at.saturating_add(KP_SESSION_LIFETIME),
+                    });
+                    self.emit(Event::KpSessionCreated { session_id: s.session_id });
+                    self.phase = Phase::CreatingHppSession;
+                }
+                Err(_) => self.retry_later(f, None, now, None),
+            },
+            Spec::CreateHppSession => match hpp::CreateSession::decode_response(response) {
+                Ok(s) => {
+                    let kp_bound = self
+                        .kp
+                        .as_ref()
+                        .map_or(f.sent_at, |k| k.expires_at.saturating_sub(HPP_BEFORE_KP));
+                    let expires_at = s.expires_at.map_or(kp_bound, |e| e.min(kp_bound));
+                    self.hpp = Some(HppInfo {
+                        session_id: s.session_id.clone(),
+                        redirect_url: s.redirect_url.clone(),
+                        qr_code_url: s.qr_code_url.clone(),
+                        expires_at,
+                        created_at: f.sent_at,
+                        status: None,
+                    });
+                    self.phase = Phase::AwaitingConsumer;
+                    if let Some(link) = self.consumer_link() {
+                        self.emit(Event::ConsumerLinkReady(link));
+                    }
+                    self.polls = 0;
+                    self.schedule_poll(now);
+                }
+                Err(_) => self.retry_later(f, None, now, None),
+            },
+            Spec::ReadHppSession => match hpp::ReadSession::decode_response(response) {
+                Ok(s) if self.hpp.as_ref().is_some_and(|h| h.session_id == s.session_id) => self.on_session(s, now),
+                _ => self.retry_later(f, None, now, None),
+            },
+            Spec::Distribute(d) => {
+                self.emit(Event::Distributed { method: d.method.clone() });
+            }
+            Spec::Disable => self.enter(Phase::Disabled),
+            Spec::PlaceOrder => match kp::CreateOrder::decode_response(response) {
+                Ok(order) => {
+                    let amount = self.place.as_ref().map_or(0, |p| p.amount);
+                    self.place = None;
+                    self.order = Some(OrderInfo {
+                        order_id: order.order_id.clone(),
+                        authorized: amount,
+                        captured: 0,
+                        refunded: 0,
+                        expires_at: None,
+                        authorization_expired: false,
+                    });
+                    self.phase = Phase::OrderPlaced;
+                    self.emit(Event::OrderPlaced {
+                        order_id: order.order_id,
+                        klarna_reference: None,
+                        fraud_status: order.fraud_status.map(|s| s.as_str().to_owned()),
+                    });
+                    self.intents.read_order = true;
+                }
+                // A 2xx we cannot read may still be a placed order: replay the identical body.
+                Err(_) => self.ambiguous(f, now),
+            },
+            Spec::CancelAuthorization => self.enter(Phase::Cancelled(CancelledBy::AuthorizationReleased)),
+            Spec::ReadOrder => match om::GetOrder::decode_response(response) {
+                Ok(o) => self.on_order(o),
+                Err(_) => self.retry_later(f, None, now, None),
+            },
+            Spec::Capture(m) => {
+                let capture_id = om::CreateCapture::decode_response(response).ok().and_then(|c| c.capture_id);
+                if capture_id.is_none() && f.attempt + 1 < self.retry.max_attempts {
+                    // A 2xx without the created capture's id is not a confirmation: the replay
+                    // with the same idempotency key returns Klarna's real answer, at no risk.
+                    let m = *m;
+                    self.retry_later(InFlight { spec: Spec::Capture(m), ..f }, None, now, None);
+                    return;
+                }
+                if let Some(o) = self.order.as_mut() {
+                    o.captured += m.amount;
+                    let total = o.captured;
+                    self.emit(Event::Captured { capture_id, amount: m.amount, captured_total: total });
+                }
+            }
+            Spec::Refund(m) => {
+                let refund_id = om::CreateRefund::decode_response(response).ok().and_then(|r| r.refund_id);
+                if refund_id.is_none() && f.attempt + 1 < self.retry.max_attempts {
+                    let m = *m;
+                    self.retry_later(InFlight { spec: Spec::Refund(m), ..f }, None, now, None);
+                    return;
+                }
+                if let Some(o) = self.order.as_mut() {
+                    o.refunded += m.amount;
+                    let total = o.refunded;
+                    self.emit(Event::Refunded { refund_id, amount: m.amount, refunded_total: total });
+                }
+            }
+            Spec::CancelOrder(_) => self.enter(Phase::Cancelled(CancelledBy::OrderCancelled)),
+        }
+    }
+
+    fn on_refused(&mut self, f: InFlight, err: &ApiError, now: Timestamp) {
+        let problem = ApiProblem::from(err);
+        let status = err.status.as_u16();
+        match f.spec {
+            Spec::CreateKpSession => self.enter(Phase::Failed(FailureReason::KpSessionRejected(problem))),
+            Spec::CreateHppSession => self.enter(Phase::Failed(FailureReason::HppSessionRejected(problem))),
+            Spec::ReadHppSession if status == 404 => {
+                // Gone: expired (or never existed). The final read found nothing completed.
+                self.enter(Phase::Expired(Deadline::HppSession));
+            }
+            Spec::ReadHppSession => {
+                self.emit(Event::CallFailed { call: Call::ReadHppSession, problem });
+                let delay = self.poll.max;
+                self.retry_at = Some(Pending { spec: f.spec, attempt: f.attempt + 1, at: now.saturating_add(delay) });
+            }
+            Spec::Disable if status == 404 => self.enter(Phase::Expired(Deadline::HppSession)),
+            Spec::Disable => {
+                // 400: already completed. Learn the outcome by reading.
+                self.emit(Event::CallFailed { call: Call::DisableHppSession, problem });
+                self.next_poll = Some(now);
+            }
+            Spec::Distribute(_) => {
+                self.emit(Event::CallFailed { call: Call::Distribute, problem });
+            }
+            Spec::PlaceOrder => {
+                let ambiguous = self.place.as_ref().is_some_and(|p| p.ambiguous);
+                let code = err.error_code.as_deref().unwrap_or_default();
+                if ambiguous && matches!(status, 403 | 404 | 409) && code != "REJECTED" {
+                    // A replay after an unknown outcome was refused as already used: the order
+                    // probably exists but Klarna will not tell us its id here.
+                    self.enter(Phase::Failed(FailureReason::OrderOutcomeUnknown));
+                } else if status == 404 {
+                    self.enter(Phase::Expired(Deadline::AuthorizationToken));
+                } else if status == 403 {
+                    self.enter(Phase::Failed(FailureReason::OrderRejected(problem)));
+                } else {
+                    // 400 and similar: nothing was placed; the merchant may place a corrected body.
+                    self.place = None;
+                    self.emit(Event::CallFailed { call: Call::PlaceOrder, problem });
+                }
+            }
+            Spec::CancelAuthorization if status == 404 => {
+                self.enter(Phase::Cancelled(CancelledBy::AuthorizationReleased));
+            }
+            Spec::CancelAuthorization | Spec::CancelOrder(_) | Spec::Capture(_) | Spec::Refund(_) => {
+                let call = f.spec.call();
+                self.emit(Event::CallFailed { call, problem });
+                if self.phase == Phase::OrderPlaced {
+                    self.intents.read_order = true;
+                }
+            }
+            Spec::ReadOrder => {
+                self.emit(Event::CallFailed { call: Call::ReadOrder, problem });
+            }
+        }
+    }
+
+    fn schedule_poll(&mut self, now: Timestamp) {
+        let mut at = now.saturating_add(self.poll.interval(self.polls));
+        self.polls = self.polls.saturating_add(1);
+        if let Some(d) = self.hpp_deadline() {
+            at = at.min(d.max(now));
+        }
+        self.next_poll = Some(at);
+    }
+
+    fn on_session(&mut self, s: hpp::Session, now: Timestamp) {
+        let Some(h) = self.hpp.as_mut() else { return };
+        if let Some(e) = s.expires_at {
+            if e < h.expires_at {
+                h.expires_at = e;
+            }
+        }
+        let changed = h.status.as_ref() != Some(&s.status);
+        if changed {
+            h.status = Some(s.status.clone());
+        }
+        let created_at = h.created_at;
+        if changed {
+            self.polls = 0;
+            self.emit(Event::StatusChanged { status: s.status.clone() });
+        }
+        match s.status {
+            HppStatus::Completed => {
+                if let Some(order_id) = s.order_id.clone() {
+                    self.order = Some(OrderInfo {
+                        order_id: order_id.clone(),
+                        authorized: self.session.order_amount,
+                        captured: 0,
+                        refunded: 0,
+                        expires_at: None,
+                        authorization_expired: false,
+                    });
+                    self.phase = Phase::OrderPlaced;
+                    self.next_poll = None;
+                    self.emit(Event::OrderPlaced { order_id, klarna_reference: s.klarna_reference.clone(), fraud_status: None });
+                    self.intents.read_order = true;
+                } else if let (Some(token), PlaceOrderMode::None) = (s.authorization_token.clone(), place_order_mode(&self.options)) {
+                    // The token was issued at the status change (`updated_at`) and before this
+                    // read: the earlier bound is the safe one. Without `updated_at`, the KP
+                    // session's request time is earlier than any authorization.
+                    let kp_requested = self.kp.as_ref().map(|k| k.expires_at.saturating_sub(KP_SESSION_LIFETIME));
+                    let issued = s.updated_at.or(kp_requested).unwrap_or(created_at).min(now);
+                    let expires_at = issued.saturating_add(AUTHORIZATION_TOKEN_LIFETIME);
+                    self.auth = Some(AuthInfo { token, expires_at });
+                    self.phase = Phase::Authorized;
+                    self.next_poll = None;
+                    let deadline = self.token_deadline().unwrap_or(expires_at);
+                    self.emit(Event::Authorized { expires_at: deadline });
+                } else {
+                    // COMPLETED without what the mode promises: keep reading.
+                    self.after_read(now);
+                }
+            }
+            HppStatus::Cancelled => self.enter(Phase::Cancelled(CancelledBy::Consumer)),
+            HppStatus::Disabled => self.enter(Phase::Disabled),
+            _ => self.after_read(now),
+        }
+    }
+
+    fn after_read(&mut self, now: Timestamp) {
+        if self.final_read {
+            self.enter(Phase::Expired(Deadline::HppSession));
+        } else {
+            self.schedule_poll(now);
+        }
+    }
+
+    fn on_order(&mut self, o: om::Order) {
+        let margin = self.margin;
+        let Some(info) = self.order.as_mut() else { return };
+        info.authorized = o.order_amount;
+        info.captured = info.captured.max(o.captured_amount);
+        info.refunded = info.refunded.max(o.refunded_amount);
+        info.expires_at = o.expires_at;
+        self.emit(Event::OrderUpdated {
+            status: o.status.clone(),
+            order_amount: o.order_amount,
+            captured_amount: o.captured_amount,
+            refunded_amount: o.refunded_amount,
+            remaining_authorized_amount: o.remaining_authorized_amount,
+            expires_at: o.expires_at.map(|t| t.saturating_sub(margin)),
+        });
+        match o.status {
+            om::OrderStatus::Cancelled => self.enter(Phase::Cancelled(CancelledBy::OrderCancelled)),
+            _ => {}
+        }
+    }
+
+    // ----- hints -----
+
+    pub(super) fn on_callback(&mut self, uri: &str, body: &[u8], now: Timestamp) -> Result<CallbackOutcome, InputError> {
+        let given = query_param(uri, "kh_secret").ok_or(InputError::BadCallbackSecret)?;
+        if !digest::constant_time_eq(given.as_bytes(), self.secret.expose().as_bytes()) {
+            return Err(InputError::BadCallbackSecret);
+        }
+        let cb = hpp::StatusCallback::decode(body).map_err(|e| InputError::MalformedCallback(e.to_string()))?;
+        let ours = self.hpp.as_ref().ok_or(InputError::NoSession)?;
+        if ours.session_id != cb.session.session_id {
+            return Err(InputError::WrongSession);
+        }
+        if self.seen.iter().any(|e| e == &cb.event_id) {
+            return Ok(CallbackOutcome::Duplicate);
+        }
+        if self.seen.len() >= SEEN_EVENTS {
+            self.seen.pop_front();
+        }
+        self.seen.push_back(cb.event_id);
+        Ok(self.hint(now))
+    }
+
+    pub(super) fn on_redirect(&mut self, url: &str, now: Timestamp) -> Result<RedirectKind, InputError> {
+        let ours = self.hpp.as_ref().ok_or(InputError::NoSession)?.session_id.clone();
+        let candidates = [
+            (RedirectKind::Success, &self.urls.success),
+            (RedirectKind::Cancel, &self.urls.cancel),
+            (RedirectKind::Back, &self.urls.back),
+            (RedirectKind::Failure, &self.urls.failure),
+            (RedirectKind::Error, &self.urls.error),
+        ];
+        let mut found = None;
+        for (kind, template) in candidates {
+            let Some(template) = template else { continue };
+            let Ok(t) = UrlTemplate::parse(template) else { continue };
+            let full = if url.starts_with('/') { format!("{}{url}", origin(template)) } else { url.to_owned() };
+            if let Ok(values) = t.matches(&full) {
+                if values.session_id.as_deref().is_some_and(|sid| sid != ours) {
+                    return Err(InputError::WrongSession);
+                }
+                found = Some(kind);
+                break;
+            }
+        }
+        let kind = found.ok_or(InputError::UnknownRedirect)?;
+        self.hint(now);
+        Ok(kind)
+    }
+
+    fn hint(&mut self, now: Timestamp) -> CallbackOutcome {
+        if self.phase != Phase::AwaitingConsumer {
+            return CallbackOutcome::Ignored;
+        }
+        self.next_poll = Some(now);
+        self.polls = 0;
+        if self.retry_at.as_ref().is_some_and(|p| p.spec.is_read()) {
+            self.retry_at = None;
+        }
+        CallbackOutcome::ReadScheduled
+    }
+
+    // ----- commands -----
+
+    fn check_live(&self) -> Result<(), CommandError> {
+        if self.phase.is_terminal() {
+            return Err(CommandError::Terminal { state: self.state() });
+        }
+        Ok(())
+    }
+
+    fn not_allowed(&self, command: &'static str) -> CommandError {
+        CommandError::NotAllowed { command, state: self.state() }
+    }
+
+    pub(super) fn cmd_distribute(&mut self, api: &Api, request: DistributionRequest, now: Timestamp) -> Result<(), CommandError> {
+        self.check_live()?;
+        if self.phase != Phase::AwaitingConsumer {
+            return Err(self.not_allowed("distribute"));
+        }
+        if self.hpp_deadline().is_some_and(|d| now >= d) {
+            return Err(CommandError::Expired { deadline: Deadline::HppSession });
+        }
+        let sid = self.hpp.as_ref().map(|h| h.session_id.clone()).unwrap_or_default();
+        hpp::Distribute::new(sid, request.clone()).to_request(api)?;
+        self.intents.distribute.push_back(request);
+        Ok(())
+    }
+
+    pub(super) fn cmd_disable(&mut self, _now: Timestamp) -> Result<(), CommandError> {
+        self.check_live()?;
+        if self.phase != Phase::AwaitingConsumer {
+            return Err(self.not_allowed("disable"));
+        }
+        self.intents.disable = true;
+        Ok(())
+    }
+
+    pub(super) fn cmd_place_order(&mut self, api: &Api, order: Option<CreateOrderRequest>, now: Timestamp) -> Result<(), CommandError> {
+        self.check_live()?;
+        if self.phase != Phase::Authorized {
+            return Err(self.not_allowed("place_order"));
+        }
+        if self.place.is_some() {
+            return Err(CommandError::InProgress { command: "place_order" });
+        }
+        if self.token_deadline().is_some_and(|d| now >= d) {
+            return Err(CommandError::Expired { deadline: Deadline::AuthorizationToken });
+        }
+        if self.intents.cancel_authorization {
+            return Err(CommandError::InProgress { command: "cancel_authorization" });
+        }
+        let body = order.unwrap_or_else(|| CreateOrderRequest::from_session(&self.session));
+        if body.order_amount > self.session.order_amount {
+            return Err(CommandError::ExceedsRemaining { requested: body.order_amount, remaining: self.session.order_amount });
+        }
+        let token = self.auth.as_ref().map(|a| a.token.clone()).ok_or_else(|| self.not_allowed("place_order"))?;
+        // Validates the body exactly as it will be sent.
+        kp::CreateOrder::new(token, body.clone()).to_request(api)?;
+        let bytes = wire::json(&body)?;
+        let text = String::from_utf8(bytes).map_err(|_| ValidationError::new("order", ValidationProblem::NotEncodable))?;
+        self.place = Some(PlaceAttempt { body: text, amount: body.order_amount, ambiguous: false });
+        self.intents.place = true;
+        Ok(())
+    }
+
+    fn check_order_phase(&self, command: &'static str) -> Result<(), CommandError> {
+        self.check_live()?;
+        if self.phase != Phase::OrderPlaced || self.order.is_none() {
+            return Err(self.not_allowed(command));
+        }
+        Ok(())
+    }
+
+    pub(super) fn cmd_capture(&mut self, amount: Option<i64>, now: Timestamp) -> Result<(), CommandError> {
+        self.check_order_phase("capture")?;
+        let expired = self.order.as_ref().is_some_and(|o| o.authorization_expired)
+            || self.order_deadline().is_some_and(|d| now >= d);
+        if expired {
+            return Err(CommandError::Expired { deadline: Deadline::OrderAuthorization });
+        }
+        if self.intents.cancel_order.is_some() {
+            return Err(CommandError::InProgress { command: "cancel_order" });
+        }
+        let remaining = self.capturable();
+        let amount = amount.unwrap_or(remaining);
+        if amount <= 0 {
+            return Err(ValidationError::new("captured_amount", ValidationProblem::NotPositive { actual: amount }).into());
+        }
+        if amount > remaining {
+            return Err(CommandError::ExceedsRemaining { requested: amount, remaining });
+        }
+        let seq = self.next_seq();
+        self.intents.captures.push_back(Money { seq, amount });
+        Ok(())
+    }
+
+    pub(super) fn cmd_refund(&mut self, amount: i64, _now: Timestamp) -> Result<(), CommandError> {
+        self.check_order_phase("refund")?;
+        if amount <= 0 {
+            return Err(ValidationError::new("refunded_amount", ValidationProblem::NotPositive { actual: amount }).into());
+        }
+        let remaining = self.refundable();
+        if amount > remaining {
+            return Err(CommandError::ExceedsRemaining { requested: amount, remaining });
+        }
+        let seq = self.next_seq();
+        self.intents.refunds.push_back(Money { seq, amount });
+        Ok(())
+    }
+
+    pub(super) fn cmd_cancel_authorization(&mut self, _now: Timestamp) -> Result<(), CommandError> {
+        self.check_live()?;
+        if self.phase != Phase::Authorized {
+            return Err(self.not_allowed("cancel_authorization"));
+        }
+        if self.place.is_some() {
+            return Err(CommandError::InProgress { command: "place_order" });
+        }
+        self.intents.cancel_authorization = true;
+        Ok(())
+    }
+
+    pub(super) fn cmd_cancel_order(&mut self, _now: Timestamp) -> Result<(), CommandError> {
+        self.check_order_phase("cancel_order")?;
+        if self.captured_or_capturing() {
+            return Err(self.not_allowed("cancel_order"));
+        }
+        if self.intents.cancel_order.is_none() {
+            let seq = self.next_seq();
+            self.intents.cancel_order = Some(seq);
+        }
+        Ok(())
+    }
+
+    fn captured_or_capturing(&self) -> bool {
+        self.order.as_ref().is_some_and(|o| o.captured > 0) || self.pending_captures() > 0
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.intents.seq += 1;
+        self.intents.seq
+    }
+}
+
+fn call_name(spec: &Spec) -> &'static str {
+    match spec {
+        Spec::CreateKpSession => kp::CreateSession::NAME,
+        Spec::CreateHppSession => hpp::CreateSession::NAME,
+        Spec::ReadHppSession => hpp::ReadSession::NAME,
+        Spec::Distribute(_) => hpp::Distribute::NAME,
+        Spec::Disable => hpp::DisableSession::NAME,
+        Spec::PlaceOrder => kp::CreateOrder::NAME,
+        Spec::CancelAuthorization => kp::CancelAuthorization::NAME,
+        Spec::ReadOrder => om::GetOrder::NAME,
+        Spec::Capture(_) => om::CreateCapture::NAME,
+        Spec::Refund(_) => om::CreateRefund::NAME,
+        Spec::CancelOrder(_) => om::CancelOrder::NAME,
+    }
+}
+
+/// Up to 20% of `delay`, derived from the checkout's key namespace and the request id.
+fn jitter(ns: &str, id: u64, delay: Duration) -> Duration {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in ns.bytes().chain(id.to_le_bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    delay.mul_f64((h % 200) as f64 / 1000.0)
+}
+
+/// `scheme://authority` of an absolute URL (or "" when it has none).
+fn origin(url: &str) -> &str {
+    let Some(scheme_end) = url.find("://") else { return "" };
+    let rest = &url[scheme_end + 3..];
+    let end = rest.find(['/', '?', '#']).map_or(url.len(), |i| scheme_end + 3 + i);
+    &url[..end]
+}
+
+/// The first value of a query parameter (not percent-decoded: the secret is hex).
+fn query_param<'a>(uri: &'a str, name: &str) -> Option<&'a str> {
+    let query = uri.split_once('?')?.1;
+    let query = query.split('#').next().unwrap_or(query);
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == name).then_some(v)
+    })
+}

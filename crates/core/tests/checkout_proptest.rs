@@ -1,0 +1,470 @@
+//! proptest state-machine test of the checkout against a small reference model of Klarna.
+//!
+//! Arbitrary interleavings of deliveries, lost responses, unsent requests, 5xx/429, garbage,
+//! clock jumps, consumer actions, forged and duplicate callbacks, redirects and merchant
+//! commands. After every step the invariants hold, and a twin checkout restored from a
+//! snapshot after every step has emitted exactly the same requests and events.
+
+mod scenario;
+
+use std::collections::BTreeMap;
+
+use klarna_hpp_core::checkout::{Checkout, CheckoutConfig, Event, RequestId, State, TransportFailure};
+use klarna_hpp_core::hpp::PlaceOrderMode;
+use klarna_hpp_core::http::{Method, Request, Response};
+use proptest::prelude::*;
+use scenario::{api, config, iso, respond, ts};
+use serde_json::json;
+
+const HPP_LIFETIME: i64 = 47 * 3600;
+const TOKEN_LIFETIME: i64 = 3600;
+const OM_LIFETIME: i64 = 28 * 86_400;
+
+/// Klarna as far as one checkout can see it; also the reference model the invariants use.
+#[derive(Debug, Default)]
+struct Klarna {
+    kp_sessions: u32,
+    hpp_created_at: Option<i64>,
+    status: String,
+    token_at: Option<i64>,
+    order_body: Option<Vec<u8>>,
+    order_at: Option<i64>,
+    order_amount: i64,
+    captured: i64,
+    refunded: i64,
+    captures: BTreeMap<String, i64>,
+    refunds: BTreeMap<String, i64>,
+    cancelled_order: bool,
+    violations: Vec<String>,
+    event_seq: u32,
+}
+
+impl Klarna {
+    fn hpp_live(&self, now: i64) -> bool {
+        self.hpp_created_at.is_some_and(|c| now < c + HPP_LIFETIME)
+    }
+
+    /// `sent` is when the checkout emitted the request (violations are judged then), `now` when it
+    /// arrives (Klarna answers as of then).
+    fn handle(&mut self, req: &Request<Vec<u8>>, sent: i64, now: i64, mode: &PlaceOrderMode, amount: i64) -> Response<Vec<u8>> {
+        let path = req.uri().path().to_owned();
+        let method = req.method().clone();
+        let key = req.headers().get("klarna-idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        match (method, path.as_str()) {
+            (Method::POST, "/payments/v1/sessions") => {
+                self.kp_sessions += 1;
+                respond(200, json!({"session_id": "kp-0001", "client_token": "x"}))
+            }
+            (Method::POST, "/hpp/v1/sessions") => {
+                if self.hpp_created_at.is_none() {
+                    self.hpp_created_at = Some(now);
+                    self.status = "WAITING".into();
+                }
+                let created = self.hpp_created_at.unwrap_or(now);
+                respond(201, json!({"session_id": "hpp-0001", "redirect_url": "https://pay.example/p/1", "expires_at": iso(created + HPP_LIFETIME)}))
+            }
+            (m, p) if p.starts_with("/hpp/v1/sessions/hpp-0001") => {
+                if !self.hpp_live(sent) {
+                    self.violations.push(format!("{m} {p} after the HPP session expired"));
+                }
+                if !self.hpp_live(now) {
+                    return respond(404, json!({"error_code": "NOT_FOUND"}));
+                }
+                match m {
+                    Method::GET => respond(200, self.session_body()),
+                    Method::DELETE if self.status == "COMPLETED" => respond(400, json!({"error_code": "BAD_VALUE"})),
+                    Method::DELETE => {
+                        self.status = "DISABLED".into();
+                        scenario::no_content()
+                    }
+                    _ => respond(201, json!({})),
+                }
+            }
+            (Method::POST, "/payments/v1/authorizations/tok-1/order") => {
+                let Some(t) = self.token_at else {
+                    self.violations.push("place order without a token".into());
+                    return respond(404, json!({"error_code": "NOT_FOUND"}));
+                };
+                if sent >= t + TOKEN_LIFETIME {
+                    self.violations.push("place order with an expired token".into());
+                }
+                if now >= t + TOKEN_LIFETIME {
+                    return respond(404, json!({"error_code": "NOT_FOUND"}));
+                }
+                match &self.order_body {
+                    Some(b) if b == req.body() => respond(200, json!({"order_id": "om-0001", "fraud_status": "ACCEPTED"})),
+                    Some(_) => {
+                        self.violations.push("a second, different place-order body".into());
+                        respond(409, json!({"error_code": "BAD_VALUE"}))
+                    }
+                    None => {
+                        let body: serde_json::Value = serde_json::from_slice(req.body()).unwrap_or_default();
+                        self.order_amount = body["order_amount"].as_i64().unwrap_or(0);
+                        self.order_body = Some(req.body().clone());
+                        self.order_at = Some(now);
+                        respond(200, json!({"order_id": "om-0001", "fraud_status": "ACCEPTED"}))
+                    }
+                }
+            }
+            (Method::DELETE, "/payments/v1/authorizations/tok-1") => scenario::no_content(),
+            (m, p) if p.starts_with("/ordermanagement/v1/orders/om-0001") => {
+                if self.order_at.is_none() {
+                    return respond(404, json!({"error_code": "NO_SUCH_ORDER"}));
+                }
+                let expires = self.order_at.unwrap_or(0) + OM_LIFETIME;
+                let body: serde_json::Value = serde_json::from_slice(req.body()).unwrap_or_default();
+                match (m, p.trim_start_matches("/ordermanagement/v1/orders/om-0001")) {
+                    (Method::GET, "") => respond(200, json!({
+                        "order_id": "om-0001", "status": if self.cancelled_order { "CANCELLED" } else if self.captured == self.order_amount { "CAPTURED" } else { "AUTHORIZED" },
+                        "order_amount": self.order_amount, "original_order_amount": self.order_amount,
+                        "captured_amount": self.captured, "refunded_amount": self.refunded,
+                        "remaining_authorized_amount": self.order_amount - self.captured, "expires_at": iso(expires),
+                    })),
+                    (Method::POST, "/captures") => {
+                        let k = key.unwrap_or_default();
+                        if k.is_empty() {
+                            self.violations.push("capture without idempotency key".into());
+                        }
+                        if !self.captures.contains_key(&k) {
+                            let a = body["captured_amount"].as_i64().unwrap_or(0);
+                            if self.cancelled_order || now >= expires || self.captured + a > self.order_amount {
+                                return respond(403, json!({"error_code": "CAPTURE_NOT_ALLOWED"}));
+                            }
+                            self.captured += a;
+                            self.captures.insert(k.clone(), a);
+                        }
+                        scenario::created_with("capture-id", &format!("cap-{}", k.len()), "captures")
+                    }
+                    (Method::POST, "/refunds") => {
+                        let k = key.unwrap_or_default();
+                        if !self.refunds.contains_key(&k) {
+                            let a = body["refunded_amount"].as_i64().unwrap_or(0);
+                            if self.refunded + a > self.captured {
+                                return respond(403, json!({"error_code": "REFUND_NOT_ALLOWED"}));
+                            }
+                            self.refunded += a;
+                            self.refunds.insert(k, a);
+                        }
+                        scenario::created_with("refund-id", "ref-1", "refunds")
+                    }
+                    (Method::POST, "/cancel") => {
+                        if self.captured > 0 {
+                            return respond(403, json!({"error_code": "CANCEL_NOT_ALLOWED"}));
+                        }
+                        self.cancelled_order = true;
+                        scenario::no_content()
+                    }
+                    _ => respond(404, json!({})),
+                }
+            }
+            _ => {
+                let _ = (mode, amount);
+                respond(404, json!({"error_code": "NOT_FOUND"}))
+            }
+        }
+    }
+
+    fn session_body(&self) -> serde_json::Value {
+        let created = self.hpp_created_at.unwrap_or(0);
+        let mut b = json!({"session_id": "hpp-0001", "status": self.status, "updated_at": iso(self.token_at.unwrap_or(created)), "expires_at": iso(created + HPP_LIFETIME)});
+        if self.status == "COMPLETED" {
+            if self.token_at.is_some() {
+                b["authorization_token"] = json!("tok-1");
+            } else {
+                b["order_id"] = json!("om-0001");
+            }
+        }
+        b
+    }
+
+    fn consumer(&mut self, act: u8, now: i64, mode: &PlaceOrderMode, amount: i64) {
+        if !self.hpp_live(now) || matches!(self.status.as_str(), "COMPLETED" | "CANCELLED" | "DISABLED" | "") {
+            return;
+        }
+        self.status = match act % 5 {
+            0 => "IN_PROGRESS",
+            1 => "FAILED",
+            2 => "BACK",
+            3 => "CANCELLED",
+            _ => "COMPLETED",
+        }
+        .into();
+        if self.status == "COMPLETED" {
+            match mode {
+                PlaceOrderMode::None => self.token_at = Some(now),
+                _ => {
+                    self.order_amount = amount;
+                    self.order_at = Some(now);
+                    if *mode == PlaceOrderMode::CaptureOrder {
+                        self.captured = amount;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Action {
+    Deliver,
+    DeliverThenLose,
+    NotSent,
+    Fault(u16),
+    Garbage(Vec<u8>),
+    Advance(u32),
+    Jump(u32),
+    Consumer(u8),
+    Callback { forged: bool, event: u8 },
+    Redirect { ours: bool },
+    PlaceOrder { lower: bool },
+    Capture(i64),
+    Refund(i64),
+    CancelAuthorization,
+    CancelOrder,
+    Disable,
+}
+
+fn action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        8 => Just(Action::Deliver),
+        2 => Just(Action::DeliverThenLose),
+        1 => Just(Action::NotSent),
+        2 => prop_oneof![Just(429u16), Just(500), Just(503), Just(400), Just(404), Just(403)].prop_map(Action::Fault),
+        1 => proptest::collection::vec(any::<u8>(), 0..24).prop_map(Action::Garbage),
+        3 => (0u32..600).prop_map(Action::Advance),
+        1 => (1u32..60).prop_map(Action::Jump),
+        3 => any::<u8>().prop_map(Action::Consumer),
+        1 => (any::<bool>(), 0u8..3).prop_map(|(forged, event)| Action::Callback { forged, event }),
+        1 => any::<bool>().prop_map(|ours| Action::Redirect { ours }),
+        2 => any::<bool>().prop_map(|lower| Action::PlaceOrder { lower }),
+        2 => (-100i64..14_000).prop_map(Action::Capture),
+        1 => (-100i64..14_000).prop_map(Action::Refund),
+        1 => Just(Action::CancelAuthorization),
+        1 => Just(Action::CancelOrder),
+        1 => Just(Action::Disable),
+    ]
+}
+
+fn mode() -> impl Strategy<Value = PlaceOrderMode> {
+    prop_oneof![Just(PlaceOrderMode::None), Just(PlaceOrderMode::PlaceOrder), Just(PlaceOrderMode::CaptureOrder)]
+}
+
+/// The live checkout and its twin, restored from a snapshot after every step.
+struct Pair {
+    live: Checkout,
+    twin: Checkout,
+    trace_live: Vec<String>,
+    trace_twin: Vec<String>,
+    pending: Option<(RequestId, Request<Vec<u8>>)>,
+    pending_twin: Option<RequestId>,
+    sent_at: i64,
+}
+
+impl Pair {
+    fn apply(&mut self, f: impl Fn(&mut Checkout, &mut Vec<String>)) {
+        f(&mut self.live, &mut self.trace_live);
+        f(&mut self.twin, &mut self.trace_twin);
+    }
+
+    fn drain(&mut self, now: i64) {
+        for (c, trace) in [(&mut self.live, &mut self.trace_live), (&mut self.twin, &mut self.trace_twin)] {
+            while let Some(e) = c.poll_event() {
+                trace.push(format!("{e:?}"));
+            }
+        }
+        if self.pending.is_none() {
+            if let Some((id, req)) = self.live.poll_request() {
+                self.trace_live.push(scenario::render_request(&req));
+                self.pending = Some((id, req));
+                self.sent_at = now;
+            }
+            if let Some((id, req)) = self.twin.poll_request() {
+                self.trace_twin.push(scenario::render_request(&req));
+                self.pending_twin = Some(id);
+            }
+        }
+    }
+
+    fn restore_twin(&mut self) {
+        let snap = self.twin.snapshot();
+        let restored = Checkout::restore(api(), &snap).expect("snapshot restores");
+        assert_eq!(restored.snapshot(), snap, "snapshot round-trips");
+        self.twin = restored;
+    }
+}
+
+fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseError> {
+    let cfg: CheckoutConfig = config(mode.clone());
+    let amount = cfg.session.order_amount;
+    let mut now: i64 = 0;
+    let live = Checkout::new(api(), cfg.clone(), ts(0)).expect("valid");
+    let twin = Checkout::new(api(), cfg, ts(0)).expect("valid");
+    let mut p = Pair { live, twin, trace_live: vec![], trace_twin: vec![], pending: None, pending_twin: None, sent_at: 0 };
+    let mut k = Klarna::default();
+    let mut terminal_state: Option<State> = None;
+    let mut secret = String::new();
+    p.drain(now);
+    for a in actions {
+        let t = ts(now);
+        match a {
+            Action::Deliver | Action::DeliverThenLose | Action::NotSent | Action::Fault(_) | Action::Garbage(_) => {
+                let Some((id, req)) = p.pending.take() else { continue };
+                let sent_at = p.sent_at;
+                let twin_id = p.pending_twin.take().expect("the twin has the same request");
+                let response = match &a {
+                    Action::Deliver | Action::DeliverThenLose => Some(k.handle(&req, sent_at, now, &mode, amount)),
+                    Action::Fault(s) => Some(respond(*s, json!({"error_code": "FAULT"}))),
+                    Action::Garbage(bytes) => {
+                        let mut r = Response::new(bytes.clone());
+                        *r.status_mut() = klarna_hpp_core::http::StatusCode::OK;
+                        Some(r)
+                    }
+                    _ => None,
+                };
+                let lost = matches!(a, Action::DeliverThenLose);
+                match response {
+                    Some(r) if !lost => {
+                        let r2 = r.clone();
+                        p.live.handle_response(id, r, t).expect("in flight");
+                        p.twin.handle_response(twin_id, r2, t).expect("in flight");
+                    }
+                    Some(_) => {
+                        p.live.handle_transport_error(id, TransportFailure::OutcomeUnknown, t).expect("in flight");
+                        p.twin.handle_transport_error(twin_id, TransportFailure::OutcomeUnknown, t).expect("in flight");
+                    }
+                    None => {
+                        p.live.handle_transport_error(id, TransportFailure::NotSent, t).expect("in flight");
+                        p.twin.handle_transport_error(twin_id, TransportFailure::NotSent, t).expect("in flight");
+                    }
+                }
+            }
+            Action::Advance(s) => {
+                now += i64::from(s);
+                let t = ts(now);
+                p.apply(|c, _| c.handle_timeout(t));
+            }
+            Action::Jump(h) => {
+                now += i64::from(h) * 3600;
+                let t = ts(now);
+                p.apply(|c, _| c.handle_timeout(t));
+            }
+            Action::Consumer(act) => k.consumer(act, now, &mode, amount),
+            Action::Callback { forged, event } => {
+                if secret.is_empty() {
+                    if let Some(u) = p.live.status_update_url() {
+                        secret = u.rsplit("kh_secret=").next().unwrap_or_default().to_owned();
+                    }
+                }
+                let s = if forged { "0000".to_owned() } else { secret.clone() };
+                let uri = format!("/cb?sid=hpp-0001&kh_secret={s}");
+                k.event_seq += 1;
+                let body = serde_json::to_vec(&json!({"event_id": format!("ev-{event}"), "session": k.session_body()})).expect("json");
+                let r1 = p.live.handle_callback(&uri, &body, t);
+                let r2 = p.twin.handle_callback(&uri, &body, t);
+                prop_assert_eq!(&r1, &r2);
+                if forged {
+                    prop_assert!(r1.is_err(), "a forged callback was accepted");
+                }
+            }
+            Action::Redirect { ours } => {
+                let sid = if ours { "hpp-0001" } else { "hpp-9" };
+                let url = format!("https://shop.example/klarna/cancel?sid={sid}");
+                let r1 = p.live.handle_redirect(&url, t);
+                let r2 = p.twin.handle_redirect(&url, t);
+                prop_assert_eq!(r1, r2);
+            }
+            Action::PlaceOrder { lower } => {
+                let body = lower.then(|| {
+                    let mut b = klarna_hpp_core::kp::CreateOrderRequest::from_session(&scenario::session());
+                    b.order_lines.truncate(1);
+                    b.order_amount = b.order_lines[0].total_amount;
+                    b.order_tax_amount = b.order_lines[0].total_tax_amount.unwrap_or(0);
+                    b
+                });
+                let r1 = p.live.place_order(body.clone(), t);
+                let r2 = p.twin.place_order(body, t);
+                prop_assert_eq!(r1, r2);
+            }
+            Action::Capture(a) => {
+                let r1 = p.live.capture(Some(a), t);
+                let r2 = p.twin.capture(Some(a), t);
+                prop_assert_eq!(r1, r2);
+            }
+            Action::Refund(a) => {
+                let r1 = p.live.refund(a, t);
+                let r2 = p.twin.refund(a, t);
+                prop_assert_eq!(r1, r2);
+            }
+            Action::CancelAuthorization => {
+                let r1 = p.live.cancel_authorization(t);
+                prop_assert_eq!(r1, p.twin.cancel_authorization(t));
+            }
+            Action::CancelOrder => {
+                let r1 = p.live.cancel_order(t);
+                prop_assert_eq!(r1, p.twin.cancel_order(t));
+            }
+            Action::Disable => {
+                let r1 = p.live.disable(t);
+                prop_assert_eq!(r1, p.twin.disable(t));
+            }
+        }
+        p.drain(now);
+        p.restore_twin();
+
+        // --- invariants ---
+        let state = p.live.state();
+        prop_assert_eq!(state, p.twin.state());
+        prop_assert_eq!(&p.trace_live, &p.trace_twin, "snapshot/restore changed behaviour");
+        if let Some(t) = terminal_state {
+            prop_assert_eq!(state, t, "a terminal state did not absorb");
+            prop_assert_eq!(p.live.poll_timeout(), None, "a terminal state schedules nothing");
+        } else if state.is_terminal() {
+            terminal_state = Some(state);
+        }
+        let orders_placed = p.trace_live.iter().filter(|l| l.starts_with("OrderPlaced")).count();
+        prop_assert!(orders_placed <= 1, "more than one OrderPlaced event");
+        prop_assert!(k.violations.is_empty(), "Klarna saw: {:?}", k.violations);
+        prop_assert!(k.captured <= k.order_amount.max(0) || k.order_at.is_none());
+        let d = p.live.deadlines();
+        if let (Some(h), Some(kp)) = (d.hpp_session, d.kp_session) {
+            prop_assert!(h <= kp.saturating_sub(std::time::Duration::from_secs(3600)), "HPP deadline after KP − 1 h");
+        }
+        // Reference model: what the checkout believes never exceeds what Klarna did.
+        prop_assert!(p.live.captured_amount() <= k.captured, "checkout counts a capture Klarna never made");
+        prop_assert!(p.live.refunded_amount() <= k.refunded);
+        if p.live.order_id().is_some() {
+            prop_assert!(k.order_at.is_some(), "checkout has an order Klarna never created");
+        }
+        if matches!(state, State::Captured) {
+            prop_assert_eq!(k.captured, k.order_amount, "Captured but Klarna has capturable amount left");
+        }
+    }
+    // Klarna captured exactly what the checkout was told, once everything settled.
+    let captured_events: i64 = p
+        .trace_live
+        .iter()
+        .filter_map(|l| l.strip_prefix("Captured { ").and_then(|r| r.split("amount: ").nth(1)).and_then(|r| r.split(',').next()).and_then(|n| n.trim().parse::<i64>().ok()))
+        .sum();
+    prop_assert!(captured_events <= k.captured);
+    let _ = Event::Disabled;
+    Ok(p.live.state())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, max_shrink_iters: 2_000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn checkout_never_breaks_its_invariants(mode in mode(), actions in proptest::collection::vec(action(), 1..120)) {
+        let _final_state = run(mode, actions)?;
+    }
+}
+
+/// A long happy path through the same harness, so the property's machinery is itself checked to
+/// reach the deep states (order placed and captured), not only early failures.
+#[test]
+fn harness_reaches_captured() {
+    let mut actions = vec![Action::Deliver, Action::Deliver, Action::Consumer(0), Action::Consumer(4), Action::Advance(3), Action::Deliver];
+    actions.extend([Action::PlaceOrder { lower: false }, Action::Deliver, Action::Deliver, Action::Capture(12_000), Action::Deliver]);
+    let state = run(PlaceOrderMode::None, actions).expect("invariants hold");
+    assert_eq!(state, State::Captured);
+}

@@ -1,0 +1,262 @@
+//! Exact transcripts (every request, response and event, in order) of whole checkouts, pinned
+//! with insta, one per place_order_mode and per notable path.
+
+mod scenario;
+
+use klarna_hpp_core::checkout::{CommandError, Deadline, Event, FailureReason, State, TransportFailure};
+use klarna_hpp_core::hpp::PlaceOrderMode;
+use scenario::*;
+use serde_json::json;
+
+const TOTAL: i64 = 12_000;
+
+#[test]
+fn mode_none_complete_place_capture() {
+    let mut s = Scenario::created(config(PlaceOrderMode::None));
+    s.poll_answer(hpp_status("WAITING", 0, json!({})));
+    s.poll_answer(hpp_status("IN_PROGRESS", 5, json!({})));
+    s.poll_answer(hpp_status("COMPLETED", 30, json!({"authorization_token": "tok-secret-1"})));
+    assert_eq!(s.state(), State::Authorized);
+    s.command("place_order", |c, now| c.place_order(None, now));
+    s.expect_request("POST", "/payments/v1/authorizations/tok-secret-1/order");
+    s.reply(kp_order());
+    assert_eq!(s.state(), State::OrderPlaced);
+    s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+    s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * 86_400));
+    s.command("capture", |c, now| c.capture(None, now));
+    s.expect_request("POST", "/ordermanagement/v1/orders/om-0001/captures");
+    assert!(s.request().headers().contains_key("klarna-idempotency-key"));
+    s.reply(created_with("capture-id", "cap-1", "captures"));
+    assert_eq!(s.state(), State::Captured);
+    assert_eq!(s.checkout.captured_amount(), TOTAL);
+    insta::assert_snapshot!(s.transcript());
+}
+
+#[test]
+fn place_order_mode_then_partial_captures() {
+    let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));
+    s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001", "klarna_reference": "K4MADNY"})));
+    assert_eq!(s.state(), State::OrderPlaced);
+    s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+    s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * 86_400));
+    s.command("capture 5000", |c, now| c.capture(Some(5_000), now));
+    s.reply(created_with("capture-id", "cap-1", "captures"));
+    s.command("capture 8000 (too much)", |c, now| c.capture(Some(8_000), now));
+    s.command("capture rest", |c, now| c.capture(None, now));
+    s.reply(created_with("capture-id", "cap-2", "captures"));
+    assert_eq!(s.state(), State::Captured);
+    assert_eq!(s.checkout.captured_amount(), TOTAL);
+    insta::assert_snapshot!(s.transcript());
+}
+
+#[test]
+fn capture_order_mode_then_refund() {
+    let mut s = Scenario::created(config(PlaceOrderMode::CaptureOrder));
+    s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001", "klarna_reference": "K4MADNY"})));
+    s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+    s.reply(om_order("CAPTURED", TOTAL, TOTAL, 28 * 86_400));
+    assert_eq!(s.state(), State::Captured);
+    s.command("refund 2000", |c, now| c.refund(2_000, now));
+    s.expect_request("POST", "/ordermanagement/v1/orders/om-0001/refunds");
+    s.reply(created_with("refund-id", "ref-1", "refunds"));
+    assert_eq!(s.checkout.refunded_amount(), 2_000);
+    insta::assert_snapshot!(s.transcript());
+}
+
+#[test]
+fn consumer_cancels() {
+    let mut s = Scenario::created(config(PlaceOrderMode::None));
+    s.poll_answer(hpp_status("IN_PROGRESS", 5, json!({})));
+    s.poll_answer(hpp_status("CANCELLED", 20, json!({})));
+    assert_eq!(s.state(), State::Cancelled);
+    assert_eq!(s.checkout.poll_timeout(), None);
+    insta::assert_snapshot!(s.transcript());
+}
+
+#[test]
+fn back_then_complete() {
+    let mut s = Scenario::created(config(PlaceOrderMode::None));
+    s.poll_answer(hpp_status("IN_PROGRESS", 5, json!({})));
+    s.poll_answer(hpp_status("BACK", 10, json!({})));
+    s.poll_answer(hpp_status("IN_PROGRESS", 20, json!({})));
+    s.poll_answer(hpp_status("COMPLETED", 25, json!({"authorization_token": "tok-2"})));
+    assert_eq!(s.state(), State::Authorized);
+    insta::assert_snapshot!(s.transcript());
+}
+
+#[test]
+fn decline_then_retry() {
+    let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));
+    s.poll_answer(hpp_status("IN_PROGRESS", 5, json!({})));
+    s.poll_answer(hpp_status("FAILED", 10, json!({})));
+    assert_eq!(s.state(), State::AwaitingConsumer);
+    s.poll_answer(hpp_status("IN_PROGRESS", 20, json!({})));
+    s.poll_answer(hpp_status("COMPLETED", 25, json!({"order_id": "om-0001", "klarna_reference": "K4MADNY"})));
+    assert_eq!(s.state(), State::OrderPlaced);
+    insta::assert_snapshot!(s.transcript());
+}
+
+#[test]
+fn merchant_disables() {
+    let mut s = Scenario::created(config(PlaceOrderMode::None));
+    s.poll_answer(hpp_status("WAITING", 0, json!({})));
+    s.command("disable", |c, now| c.disable(now));
+    s.wait();
+    s.expect_request("DELETE", "/hpp/v1/sessions/hpp-0001");
+    s.reply(no_content());
+    assert_eq!(s.state(), State::Disabled);
+    s.command("capture after disable", |c, now| c.capture(None, now));
+    insta::assert_snapshot!(s.transcript());
+}
+
+#[test]
+fn hpp_session_expires_after_a_final_read() {
+    let mut s = Scenario::created(config(PlaceOrderMode::None));
+    s.poll_answer(hpp_status("WAITING", 0, json!({})));
+    let deadline = s.checkout.deadlines().hpp_session.expect("known");
+    let kp = s.checkout.deadlines().kp_session.expect("known");
+    assert!(deadline <= kp.saturating_sub(minutes(60)));
+    // Jump past the deadline: the checkout makes one last read before giving up.
+    s.now = (deadline.unix_seconds() - ts(0).unix_seconds()) + 1;
+    s.advance(0);
+    s.expect_request("GET", "/hpp/v1/sessions/hpp-0001");
+    s.reply(hpp_status("WAITING", 0, json!({})));
+    assert_eq!(s.state(), State::Expired);
+    assert_eq!(s.checkout.expired(), Some(Deadline::HppSession));
+    insta::assert_snapshot!(s.transcript());
+}
+
+#[test]
+fn token_expires_before_placing() {
+    let mut s = Scenario::created(config(PlaceOrderMode::None));
+    s.poll_answer(hpp_status("COMPLETED", 10, json!({"authorization_token": "tok-3"})));
+    assert_eq!(s.state(), State::Authorized);
+    let deadline = s.checkout.deadlines().authorization_token.expect("known");
+    // Issued at `updated_at` (t+10) but the read happened at t+2 (clock skew): the earlier
+    // bound counts; 60 min minus the 60 s margin.
+    assert_eq!(deadline, ts(10).min(ts(s.now)).saturating_add(minutes(59)));
+    s.wait();
+    assert_eq!(s.state(), State::Expired);
+    s.command("place_order too late", |c, now| c.place_order(None, now));
+    assert!(s.checkout.poll_request().is_none());
+    insta::assert_snapshot!(s.transcript());
+}
+
+#[test]
+fn place_order_after_unknown_outcome_replays_identical_body() {
+    let mut s = Scenario::created(config(PlaceOrderMode::None));
+    s.poll_answer(hpp_status("COMPLETED", 10, json!({"authorization_token": "tok-4"})));
+    s.command("place_order", |c, now| c.place_order(None, now));
+    let first = s.request().body().clone();
+    s.fail(TransportFailure::OutcomeUnknown);
+    assert_eq!(s.state(), State::PlacingOrder);
+    let again = s.checkout.place_order(None, s.ts());
+    assert_eq!(again, Err(CommandError::InProgress { command: "place_order" }));
+    s.wait();
+    assert_eq!(s.request().body(), &first, "byte-identical replay");
+    s.reply(error(503, "TEMPORARILY_UNAVAILABLE", "Temporarily unavailable"));
+    s.wait();
+    assert_eq!(s.request().body(), &first);
+    s.reply(kp_order());
+    assert_eq!(s.state(), State::OrderPlaced);
+    insta::assert_snapshot!(s.transcript());
+}
+
+#[test]
+fn unresolved_place_order_fails_at_token_expiry_without_blind_repost() {
+    let mut s = Scenario::created(config(PlaceOrderMode::None));
+    s.poll_answer(hpp_status("COMPLETED", 10, json!({"authorization_token": "tok-5"})));
+    s.command("place_order", |c, now| c.place_order(None, now));
+    s.fail(TransportFailure::OutcomeUnknown);
+    s.wait();
+    s.reply(error(403, "INVALID_OPERATION", "Authorization token already consumed"));
+    assert_eq!(s.state(), State::Failed);
+    assert_eq!(s.checkout.failure(), Some(&FailureReason::OrderOutcomeUnknown));
+    let events: Vec<String> = s.log.iter().filter(|l| l.contains("event")).cloned().collect();
+    assert!(events.iter().any(|e| e.contains("OrderOutcomeUnknown")), "{events:?}");
+}
+
+#[test]
+fn capture_retry_reuses_the_idempotency_key() {
+    let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));
+    s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001"})));
+    s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * 86_400));
+    s.command("capture", |c, now| c.capture(Some(4_000), now));
+    let key = s.request().headers()["klarna-idempotency-key"].clone();
+    s.fail(TransportFailure::OutcomeUnknown);
+    assert_eq!(s.checkout.capturable_amount(), TOTAL - 4_000, "the capture under way is reserved");
+    s.wait();
+    assert_eq!(s.request().headers()["klarna-idempotency-key"], key);
+    // A restart from a snapshot reuses the key too.
+    let snap = s.checkout.snapshot();
+    let mut restored = klarna_hpp_core::checkout::Checkout::restore(api(), &snap).expect("restores");
+    restored.resume_after_restart(s.ts());
+    assert!(restored.poll_request().is_none(), "the taken request is now a pending retry");
+    let later = restored.poll_timeout().expect("retry scheduled");
+    restored.handle_timeout(later);
+    let (_, replay) = restored.poll_request().expect("replayed");
+    assert_eq!(replay.headers()["klarna-idempotency-key"], key);
+    s.reply(created_with("capture-id", "cap-1", "captures"));
+    assert_eq!(s.checkout.captured_amount(), 4_000);
+}
+
+#[test]
+fn callbacks_need_the_secret_and_are_deduplicated() {
+    use klarna_hpp_core::checkout::{CallbackOutcome, InputError};
+    let mut s = Scenario::created(config(PlaceOrderMode::None));
+    let url = s.checkout.status_update_url().expect("configured").to_owned();
+    assert!(url.starts_with("https://shop.example/klarna/callback?sid={{session_id}}&kh_secret="));
+    let secret = url.rsplit("kh_secret=").next().expect("secret").to_owned();
+    let body = serde_json::to_vec(&json!({"event_id": "ev-1", "session": {"session_id": "hpp-0001", "status": "COMPLETED", "authorization_token": "forged"}})).expect("json");
+    let now = s.ts();
+    let forged = s.checkout.handle_callback("/klarna/callback?sid=hpp-0001&kh_secret=deadbeef", &body, now);
+    assert_eq!(forged, Err(InputError::BadCallbackSecret));
+    let missing = s.checkout.handle_callback("/klarna/callback?sid=hpp-0001", &body, now);
+    assert_eq!(missing, Err(InputError::BadCallbackSecret));
+    let uri = format!("/klarna/callback?sid=hpp-0001&kh_secret={secret}");
+    assert_eq!(s.checkout.handle_callback(&uri, &body, now), Ok(CallbackOutcome::ReadScheduled));
+    assert_eq!(s.checkout.handle_callback(&uri, &body, now), Ok(CallbackOutcome::Duplicate));
+    let other = serde_json::to_vec(&json!({"event_id": "ev-2", "session": {"session_id": "hpp-9999", "status": "COMPLETED"}})).expect("json");
+    assert_eq!(s.checkout.handle_callback(&uri, &other, now), Err(InputError::WrongSession));
+    assert!(matches!(s.checkout.handle_callback(&uri, b"{not json", now), Err(InputError::MalformedCallback(_))));
+    // The callback changed nothing by itself: still waiting, and a read is due now.
+    assert_eq!(s.state(), State::AwaitingConsumer);
+    s.drain();
+    s.expect_request("GET", "/hpp/v1/sessions/hpp-0001");
+}
+
+#[test]
+fn redirects_are_matched_and_only_trigger_a_read() {
+    use klarna_hpp_core::checkout::{InputError, RedirectKind};
+    let mut s = Scenario::created(config(PlaceOrderMode::None));
+    let now = s.ts();
+    assert_eq!(
+        s.checkout.handle_redirect("https://shop.example/klarna/success?sid=hpp-0001&token=tok-x", now),
+        Ok(RedirectKind::Success)
+    );
+    assert_eq!(s.state(), State::AwaitingConsumer, "a redirect is only a hint");
+    assert_eq!(s.checkout.handle_redirect("/klarna/cancel?sid=hpp-0001", now), Ok(RedirectKind::Cancel));
+    assert_eq!(s.checkout.handle_redirect("/klarna/cancel?sid=hpp-0002", now), Err(InputError::WrongSession));
+    assert_eq!(s.checkout.handle_redirect("/elsewhere", now), Err(InputError::UnknownRedirect));
+    s.drain();
+    s.expect_request("GET", "/hpp/v1/sessions/hpp-0001");
+}
+
+#[test]
+fn events_carry_what_the_merchant_needs() {
+    let mut s = Scenario::start(config(PlaceOrderMode::None));
+    s.reply(kp_created());
+    let (id, _) = s.pending.take().expect("hpp create");
+    s.checkout.handle_response(id, hpp_created(), s.ts()).expect("in flight");
+    let mut link = None;
+    while let Some(e) = s.checkout.poll_event() {
+        if let Event::ConsumerLinkReady(l) = e {
+            link = Some(l);
+        }
+    }
+    let link = link.expect("link event");
+    assert_eq!(link.redirect_url.as_deref(), Some("https://pay.playground.klarna.com/eu/hpp/payments/abc"));
+    assert!(link.qr_code_url.is_some());
+    assert_eq!(link.session_id, "hpp-0001");
+    assert!(!format!("{link:?}").contains("pay.playground"), "Debug redacts the consumer URLs");
+}
