@@ -56,11 +56,20 @@ impl Timestamp {
     }
 
     /// Parses RFC 3339 or ISO 8601 with a zone, with or without second fractions.
+    ///
+    /// Refuses instants outside years 0000..=9999 in UTC (e.g. `9999-12-31T23:59:59-01:00`):
+    /// they cannot be converted to UTC or written back as RFC 3339.
     pub fn parse(text: &str) -> Result<Self, TimestampError> {
-        OffsetDateTime::parse(text, &Rfc3339)
+        let value = OffsetDateTime::parse(text, &Rfc3339)
             .or_else(|_| OffsetDateTime::parse(text, &Iso8601::DEFAULT))
-            .map(Self::from_offset_date_time)
-            .map_err(|_| TimestampError)
+            .map_err(|_| TimestampError)?;
+        let utc = value
+            .checked_to_offset(time::UtcOffset::UTC)
+            .ok_or(TimestampError)?;
+        if !(0..=9999).contains(&utc.year()) {
+            return Err(TimestampError);
+        }
+        Ok(Self(utc))
     }
 
     /// `self + d`, saturating at the end of the supported range.
@@ -146,6 +155,14 @@ mod tests {
         assert_eq!(c, b);
         assert!(Timestamp::parse("2019-05-15").is_err());
         assert!(Timestamp::parse("").is_err());
+    }
+
+    #[test]
+    fn out_of_range_in_utc_is_refused_not_a_panic() {
+        assert!(Timestamp::parse("9999-12-31T23:59:59-01:00").is_err());
+        assert!(Timestamp::parse("0000-01-01T00:00:00+01:00").is_err());
+        let edge = Timestamp::parse("9999-12-31T23:59:59Z").expect("in range");
+        assert_eq!(Timestamp::parse(&edge.to_string()), Ok(edge));
     }
 
     #[test]

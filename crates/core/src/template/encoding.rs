@@ -42,14 +42,24 @@ pub(super) fn is_escape(bytes: &[u8], at: usize) -> bool {
 
 /// Appends `value` percent-encoded: unreserved bytes kept, except `avoid`, which is encoded too.
 pub(super) fn encode_into(out: &mut String, value: &str, avoid: Option<u8>) {
-    for &b in value.as_bytes() {
+    let bytes = value.as_bytes();
+    let mut kept = 0;
+    for (i, &b) in bytes.iter().enumerate() {
         if is_unreserved(b) && Some(b) != avoid {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
+            continue;
         }
+        // Copy the run of kept bytes before this one in one go. A non-empty run is ASCII, so on
+        // char boundaries; an empty one may sit inside a multi-byte character (`get` skips it).
+        if let Some(run) = value.get(kept..i) {
+            out.push_str(run);
+        }
+        out.push('%');
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+        kept = i + 1;
+    }
+    if let Some(run) = value.get(kept..) {
+        out.push_str(run);
     }
 }
 
@@ -60,6 +70,17 @@ fn hex_value(b: u8) -> u8 {
         b'A'..=b'F' => b - b'A' + 10,
         _ => 0,
     }
+}
+
+/// Decodes a matched value (unreserved characters and complete escapes) into a string; `None`
+/// when the decoded bytes are not UTF-8. One allocation, sized up front.
+pub(super) fn decode(bytes: &[u8]) -> Option<String> {
+    if !bytes.contains(&b'%') {
+        return std::str::from_utf8(bytes).ok().map(str::to_owned);
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    out.extend(Decoded::new(bytes));
+    String::from_utf8(out).ok()
 }
 
 /// The bytes of a matched value with `%XX` escapes decoded (`+` stays `+`).
@@ -105,6 +126,10 @@ mod tests {
         assert_eq!(out, "a%20b%2F%C3%A4.~");
         let back: Vec<u8> = Decoded::new(out.as_bytes()).collect();
         assert_eq!(back, "a b/ä.~".as_bytes());
+
+        let mut out = String::new();
+        encode_into(&mut out, "äb€", None);
+        assert_eq!(out, "%C3%A4b%E2%82%AC");
 
         let mut out = String::new();
         encode_into(&mut out, "a.b", Some(b'.'));

@@ -7,7 +7,7 @@
 //! encodes `c` inside values, so for rendered URLs the first candidate is the right one. The
 //! number of candidates tried is bounded, so matching is linear in practice and never explodes.
 
-use super::encoding::{is_escape, is_unreserved, Decoded};
+use super::encoding::{decode, is_escape, is_unreserved, Decoded};
 use super::{Part, Placeholder, TemplateError, UrlTemplate, Values};
 
 /// At most this many candidate splits are tried per match.
@@ -28,9 +28,8 @@ pub(super) fn matches(template: &UrlTemplate, url: &str) -> Result<Values, Templ
     let mut values = Values::new();
     for placeholder in Placeholder::ALL {
         if let Some((s, e)) = captures[placeholder.index()] {
-            let bytes: Vec<u8> = Decoded::new(&url.as_bytes()[s..e]).collect();
-            let value = String::from_utf8(bytes)
-                .map_err(|_| TemplateError::InvalidPercentEncoding { at: s })?;
+            let value = decode(&url.as_bytes()[s..e])
+                .ok_or(TemplateError::InvalidPercentEncoding { at: s })?;
             *values.slot(placeholder) = Some(value);
         }
     }
