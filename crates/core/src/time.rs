@@ -24,14 +24,16 @@ impl Timestamp {
 
     /// From whole seconds since the Unix epoch; `None` when out of the supported range.
     pub fn from_unix_seconds(seconds: i64) -> Option<Self> {
-        OffsetDateTime::from_unix_timestamp(seconds).ok().map(Self)
+        OffsetDateTime::from_unix_timestamp(seconds)
+            .ok()
+            .and_then(Self::in_range)
     }
 
     /// From milliseconds since the Unix epoch; `None` when out of the supported range.
     pub fn from_unix_millis(millis: i64) -> Option<Self> {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
             .ok()
-            .map(Self)
+            .and_then(Self::in_range)
     }
 
     /// Whole seconds since the Unix epoch.
@@ -46,8 +48,16 @@ impl Timestamp {
     }
 
     /// From a `time::OffsetDateTime` (converted to UTC).
-    pub fn from_offset_date_time(value: OffsetDateTime) -> Self {
-        Self(value.to_offset(time::UtcOffset::UTC))
+    /// `None` outside years 0000..=9999 in UTC (they have no RFC 3339 form).
+    pub fn from_offset_date_time(value: OffsetDateTime) -> Option<Self> {
+        value
+            .checked_to_offset(time::UtcOffset::UTC)
+            .and_then(Self::in_range)
+    }
+
+    /// Keeps only instants that RFC 3339 can write (years 0000..=9999).
+    fn in_range(utc: OffsetDateTime) -> Option<Self> {
+        (0..=9999).contains(&utc.year()).then_some(Self(utc))
     }
 
     /// As a `time::OffsetDateTime` in UTC.
@@ -77,9 +87,10 @@ impl Timestamp {
         Self(self.0.saturating_add(time_duration(d)))
     }
 
-    /// `self - d`, saturating at the start of the supported range.
+    /// `self - d`, saturating at the start of year 0000 (the earliest RFC 3339 instant).
     pub fn saturating_sub(self, d: Duration) -> Self {
-        Self(self.0.saturating_sub(time_duration(d)))
+        let floor = time::macros::datetime!(0000-01-01 00:00:00 UTC);
+        Self(self.0.saturating_sub(time_duration(d)).max(floor))
     }
 
     /// How long from `earlier` to `self`; zero when `earlier` is later.
@@ -172,5 +183,9 @@ mod tests {
         assert_eq!(t.duration_since(t.saturating_add(Duration::from_secs(1))), Duration::ZERO);
         let far = t.saturating_add(Duration::MAX);
         assert!(far > t);
+        assert_eq!(Timestamp::parse(&far.to_string()), Ok(far), "the far end still writes as RFC 3339");
+        let early = t.saturating_sub(Duration::MAX);
+        assert_eq!(Timestamp::parse(&early.to_string()), Ok(early));
+        assert_eq!(Timestamp::from_unix_seconds(-300_000_000_000), None);
     }
 }
