@@ -28,7 +28,10 @@ pub use reqwest_transport::ReqwestTransport;
 /// Sends one HTTP request and returns its response.
 pub trait AsyncTransport {
     /// Sends `request`. Any HTTP status is a response (`Ok`); only a missing response is an error.
-    fn send(&self, request: Request<Vec<u8>>) -> impl Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send;
+    fn send(
+        &self,
+        request: Request<Vec<u8>>,
+    ) -> impl Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send;
 }
 
 impl<F, Fut> AsyncTransport for F
@@ -36,7 +39,10 @@ where
     F: Fn(Request<Vec<u8>>) -> Fut,
     Fut: Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send,
 {
-    fn send(&self, request: Request<Vec<u8>>) -> impl Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send {
+    fn send(
+        &self,
+        request: Request<Vec<u8>>,
+    ) -> impl Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send {
         self(request)
     }
 }

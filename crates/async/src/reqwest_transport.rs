@@ -42,15 +42,15 @@ impl ReqwestTransport {
 
 impl AsyncTransport for ReqwestTransport {
     async fn send(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, TransportError> {
-        let request = reqwest::Request::try_from(request).map_err(|e| TransportError::not_sent(e.to_string()))?;
+        let request = reqwest::Request::try_from(request)
+            .map_err(|e| TransportError::not_sent(e.to_string()))?;
         let response = self.client.execute(request).await.map_err(classify)?;
         let status = response.status();
         let version = response.version();
         let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| TransportError::outcome_unknown(format!("reading the response body: {e}")))?;
+        let body = response.bytes().await.map_err(|e| {
+            TransportError::outcome_unknown(format!("reading the response body: {e}"))
+        })?;
         let mut out = Response::new(body.to_vec());
         *out.status_mut() = status;
         *out.version_mut() = version;

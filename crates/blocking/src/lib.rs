@@ -32,8 +32,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use klarna_hpp_core;
 use klarna_hpp_core::checkout::{Checkout, Event, Output};
-pub use klarna_hpp_core::transport::TransportError;
 use klarna_hpp_core::http::{Request, Response};
+pub use klarna_hpp_core::transport::TransportError;
 use klarna_hpp_core::{Api, Error, Operation, Timestamp};
 
 #[cfg(feature = "ureq")]

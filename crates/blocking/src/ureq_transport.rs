@@ -32,7 +32,9 @@ impl UreqTransport {
             .timeout_connect(Some(connect))
             .timeout_per_call(Some(call))
             .build();
-        Self { agent: config.into() }
+        Self {
+            agent: config.into(),
+        }
     }
 
     /// Wraps an agent you configured (keep `http_status_as_error(false)`).
@@ -49,7 +51,9 @@ impl Transport for UreqTransport {
         body.into_reader()
             .take(MAX_BODY)
             .read_to_end(&mut bytes)
-            .map_err(|e| TransportError::outcome_unknown(format!("reading the response body: {e}")))?;
+            .map_err(|e| {
+                TransportError::outcome_unknown(format!("reading the response body: {e}"))
+            })?;
         Ok(Response::from_parts(parts, bytes))
     }
 }
@@ -64,7 +68,9 @@ fn classify(error: ureq::Error) -> TransportError {
         | ureq::Error::Http(_)
         | ureq::Error::Tls(_)
         | ureq::Error::InvalidProxyUrl
-        | ureq::Error::Timeout(Timeout::Resolve | Timeout::Connect) => TransportError::not_sent(error.to_string()),
+        | ureq::Error::Timeout(Timeout::Resolve | Timeout::Connect) => {
+            TransportError::not_sent(error.to_string())
+        }
         _ => TransportError::outcome_unknown(error.to_string()),
     }
 }

@@ -26,17 +26,26 @@ fn reply(status: u16, body: &str) -> Response<Vec<u8>> {
 
 fn config() -> CheckoutConfig {
     let lines = vec![
-        OrderLine::new("Running shoes", 1, 10_000).kind(OrderLineType::Physical).tax_rate(2500),
-        OrderLine::new("Socks", 2, 1_000).kind(OrderLineType::Physical).tax_rate(2500),
+        OrderLine::new("Running shoes", 1, 10_000)
+            .kind(OrderLineType::Physical)
+            .tax_rate(2500),
+        OrderLine::new("Socks", 2, 1_000)
+            .kind(OrderLineType::Physical)
+            .tax_rate(2500),
     ];
-    CheckoutConfig::new("chk-1", "a-seed-of-at-least-16-bytes", SessionCreate::new("SE", "SEK", lines))
+    CheckoutConfig::new(
+        "chk-1",
+        "a-seed-of-at-least-16-bytes",
+        SessionCreate::new("SE", "SEK", lines),
+    )
 }
 
 fn run_checkout(api: &Api, t0: Timestamp) -> Checkout {
     let mut c = Checkout::new(api.clone(), config(), t0).expect("valid");
-    let mut answer = |c: &mut Checkout, status: u16, body: &str| {
+    let answer = |c: &mut Checkout, status: u16, body: &str| {
         let (id, _req) = c.poll_request().expect("request");
-        c.handle_response(id, reply(status, body), t0).expect("in flight");
+        c.handle_response(id, reply(status, body), t0)
+            .expect("in flight");
         while c.poll_event().is_some() {}
     };
     answer(&mut c, 200, KP);
@@ -51,7 +60,9 @@ fn run_checkout(api: &Api, t0: Timestamp) -> Checkout {
     c.capture(None, t0).expect("placed");
     let (id, _) = c.poll_request().expect("capture");
     let mut created = reply(201, "");
-    created.headers_mut().insert("capture-id", "cap-1".parse().expect("header"));
+    created
+        .headers_mut()
+        .insert("capture-id", "cap-1".parse().expect("header"));
     c.handle_response(id, created, t0).expect("in flight");
     c
 }
@@ -59,30 +70,50 @@ fn run_checkout(api: &Api, t0: Timestamp) -> Checkout {
 fn bare_serde(session: &SessionCreate) -> usize {
     // The same bodies, encoded and decoded with serde_json alone.
     let mut n = serde_json::to_vec(session).expect("encodes").len();
-    let mut hpp_req = hpp::SessionCreationRequest::new("http://127.0.0.1:1/payments/v1/sessions/kp-1");
+    let mut hpp_req =
+        hpp::SessionCreationRequest::new("http://127.0.0.1:1/payments/v1/sessions/kp-1");
     hpp_req.options = Some(hpp::Options::default());
     n += serde_json::to_vec(&hpp_req).expect("encodes").len();
-    n += serde_json::to_vec(&kp::CreateOrderRequest::from_session(session)).expect("encodes").len();
-    n += serde_json::to_vec(&om::CaptureRequest::new(12_000)).expect("encodes").len();
+    n += serde_json::to_vec(&kp::CreateOrderRequest::from_session(session))
+        .expect("encodes")
+        .len();
+    n += serde_json::to_vec(&om::CaptureRequest::new(12_000))
+        .expect("encodes")
+        .len();
     let a: kp::MerchantSession = serde_json::from_str(KP).expect("decodes");
     let b: hpp::SessionCreated = serde_json::from_str(HPP).expect("decodes");
     let c: hpp::Session = serde_json::from_str(WAITING).expect("decodes");
     let d: hpp::Session = serde_json::from_str(COMPLETED).expect("decodes");
     let e: kp::Order = serde_json::from_str(ORDER).expect("decodes");
     let f: om::Order = serde_json::from_str(OM).expect("decodes");
-    n + a.session_id.len() + b.session_id.len() + c.session_id.len() + d.session_id.len() + e.order_id.len() + f.order_id.len()
+    n + a.session_id.len()
+        + b.session_id.len()
+        + c.session_id.len()
+        + d.session_id.len()
+        + e.order_id.len()
+        + f.order_id.len()
 }
 
 fn bench(c: &mut Criterion) {
-    let api = Api::new(BaseUrl::custom("http://127.0.0.1:1").expect("loopback"), Credentials::new("user", "pass"));
+    let api = Api::new(
+        BaseUrl::custom("http://127.0.0.1:1").expect("loopback"),
+        Credentials::new("user", "pass"),
+    );
     let t0 = Timestamp::parse("2026-11-26T12:00:00Z").expect("time");
     let done = run_checkout(&api, t0);
     assert_eq!(done.state(), State::Captured);
-    eprintln!("snapshot of a captured checkout: {} bytes", done.snapshot().len());
+    eprintln!(
+        "snapshot of a captured checkout: {} bytes",
+        done.snapshot().len()
+    );
     let session = config().session;
     let mut g = c.benchmark_group("whole_checkout");
-    g.bench_function("bare_serde_same_bodies", |b| b.iter(|| bare_serde(black_box(&session))));
-    g.bench_function("checkout_state_machine", |b| b.iter(|| run_checkout(black_box(&api), t0)));
+    g.bench_function("bare_serde_same_bodies", |b| {
+        b.iter(|| bare_serde(black_box(&session)))
+    });
+    g.bench_function("checkout_state_machine", |b| {
+        b.iter(|| run_checkout(black_box(&api), t0))
+    });
     g.finish();
 }
 

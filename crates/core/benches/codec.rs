@@ -24,7 +24,10 @@ fn session() -> SessionCreate {
 }
 
 fn bench(c: &mut Criterion) {
-    let api = Api::new(BaseUrl::klarna(Region::Eu, Environment::Playground), Credentials::new("user", "pass"));
+    let api = Api::new(
+        BaseUrl::klarna(Region::Eu, Environment::Playground),
+        Credentials::new("user", "pass"),
+    );
     let s = session();
     let body = serde_json::to_vec(&s).expect("encodes");
     // The session as Klarna reads it back: the same body plus read-only fields.
@@ -36,9 +39,15 @@ fn bench(c: &mut Criterion) {
     let response = Response::new(read_body.clone());
 
     let mut g = c.benchmark_group("kp_session_20_lines");
-    g.bench_function("encode/bare_serde_json", |b| b.iter(|| serde_json::to_vec(black_box(&s)).expect("encodes")));
+    g.bench_function("encode/bare_serde_json", |b| {
+        b.iter(|| serde_json::to_vec(black_box(&s)).expect("encodes"))
+    });
     g.bench_function("encode/core_validate_and_build_request", |b| {
-        b.iter(|| kp::CreateSession::new(black_box(&s).clone()).to_request(&api).expect("valid"))
+        b.iter(|| {
+            kp::CreateSession::new(black_box(&s).clone())
+                .to_request(&api)
+                .expect("valid")
+        })
     });
     g.bench_function("encode/clone_only", |b| b.iter(|| black_box(&s).clone()));
     g.bench_function("decode/bare_serde_json", |b| {

@@ -179,11 +179,21 @@ mod tests {
     #[test]
     fn arithmetic_saturates() {
         let t = Timestamp::from_unix_seconds(1_000).expect("in range");
-        assert_eq!(t.saturating_add(Duration::from_secs(5)).unix_seconds(), 1_005);
-        assert_eq!(t.duration_since(t.saturating_add(Duration::from_secs(1))), Duration::ZERO);
+        assert_eq!(
+            t.saturating_add(Duration::from_secs(5)).unix_seconds(),
+            1_005
+        );
+        assert_eq!(
+            t.duration_since(t.saturating_add(Duration::from_secs(1))),
+            Duration::ZERO
+        );
         let far = t.saturating_add(Duration::MAX);
         assert!(far > t);
-        assert_eq!(Timestamp::parse(&far.to_string()), Ok(far), "the far end still writes as RFC 3339");
+        assert_eq!(
+            Timestamp::parse(&far.to_string()),
+            Ok(far),
+            "the far end still writes as RFC 3339"
+        );
         let early = t.saturating_sub(Duration::MAX);
         assert_eq!(Timestamp::parse(&early.to_string()), Ok(early));
         assert_eq!(Timestamp::from_unix_seconds(-300_000_000_000), None);

@@ -35,7 +35,9 @@ impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.failure {
             TransportFailure::NotSent => write!(f, "request not sent: {}", self.message),
-            TransportFailure::OutcomeUnknown => write!(f, "request outcome unknown: {}", self.message),
+            TransportFailure::OutcomeUnknown => {
+                write!(f, "request outcome unknown: {}", self.message)
+            }
         }
     }
 }

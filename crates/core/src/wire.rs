@@ -46,9 +46,15 @@ pub(crate) fn request(
     idempotency_key: Option<&str>,
 ) -> Result<Request<Vec<u8>>, Error> {
     // Marked sensitive so `Debug` of the request never prints the credentials.
-    let mut authorization = HeaderValue::try_from(api.credentials().authorization_header()).map_err(|_| {
-        ValidationError::new("credentials", ValidationProblem::Pattern { expected: "characters allowed in an HTTP header" })
-    })?;
+    let mut authorization = HeaderValue::try_from(api.credentials().authorization_header())
+        .map_err(|_| {
+            ValidationError::new(
+                "credentials",
+                ValidationProblem::Pattern {
+                    expected: "characters allowed in an HTTP header",
+                },
+            )
+        })?;
     authorization.set_sensitive(true);
     let mut builder = Request::builder()
         .method(method)
@@ -65,9 +71,15 @@ pub(crate) fn request(
     }
     // Every part was validated or encoded above; a failure here means a header value carried
     // bytes not allowed in HTTP (e.g. a username with a newline): report it as a validation error.
-    builder
-        .body(body.unwrap_or_default())
-        .map_err(|_| ValidationError::new("request", ValidationProblem::Pattern { expected: "valid HTTP header values" }).into())
+    builder.body(body.unwrap_or_default()).map_err(|_| {
+        ValidationError::new(
+            "request",
+            ValidationProblem::Pattern {
+                expected: "valid HTTP header values",
+            },
+        )
+        .into()
+    })
 }
 
 /// Fails with [`ApiError`] unless the status is 2xx (Klarna: treat any 2xx as success).
@@ -148,13 +160,19 @@ mod tests {
     #[test]
     fn request_debug_hides_credentials() {
         let api = Api::new(
-            crate::config::BaseUrl::klarna(crate::config::Region::Eu, crate::config::Environment::Playground),
+            crate::config::BaseUrl::klarna(
+                crate::config::Region::Eu,
+                crate::config::Environment::Playground,
+            ),
             crate::config::Credentials::new("merchant", "hunter2"),
         );
         let req = request(&api, Method::GET, "/x", None, None).expect("builds");
         let debug = format!("{req:?}");
         assert!(!debug.contains("Basic"), "{debug}");
-        assert_eq!(req.headers()[AUTHORIZATION], "Basic bWVyY2hhbnQ6aHVudGVyMg==");
+        assert_eq!(
+            req.headers()[AUTHORIZATION],
+            "Basic bWVyY2hhbnQ6aHVudGVyMg=="
+        );
     }
 
     #[test]

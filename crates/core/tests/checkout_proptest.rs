@@ -9,7 +9,9 @@ mod scenario;
 
 use std::collections::BTreeMap;
 
-use klarna_hpp_core::checkout::{Checkout, CheckoutConfig, Event, RequestId, State, TransportFailure};
+use klarna_hpp_core::checkout::{
+    Checkout, CheckoutConfig, Event, RequestId, State, TransportFailure,
+};
 use klarna_hpp_core::hpp::PlaceOrderMode;
 use klarna_hpp_core::http::{Method, Request, Response};
 use proptest::prelude::*;
@@ -46,10 +48,21 @@ impl Klarna {
 
     /// `sent` is when the checkout emitted the request (violations are judged then), `now` when it
     /// arrives (Klarna answers as of then).
-    fn handle(&mut self, req: &Request<Vec<u8>>, sent: i64, now: i64, mode: &PlaceOrderMode, amount: i64) -> Response<Vec<u8>> {
+    fn handle(
+        &mut self,
+        req: &Request<Vec<u8>>,
+        sent: i64,
+        now: i64,
+        mode: &PlaceOrderMode,
+        amount: i64,
+    ) -> Response<Vec<u8>> {
         let path = req.uri().path().to_owned();
         let method = req.method().clone();
-        let key = req.headers().get("klarna-idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let key = req
+            .headers()
+            .get("klarna-idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         match (method, path.as_str()) {
             (Method::POST, "/payments/v1/sessions") => {
                 self.kp_sessions += 1;
@@ -61,18 +74,24 @@ impl Klarna {
                     self.status = "WAITING".into();
                 }
                 let created = self.hpp_created_at.unwrap_or(now);
-                respond(201, json!({"session_id": "hpp-0001", "redirect_url": "https://pay.example/p/1", "expires_at": iso(created + HPP_LIFETIME)}))
+                respond(
+                    201,
+                    json!({"session_id": "hpp-0001", "redirect_url": "https://pay.example/p/1", "expires_at": iso(created + HPP_LIFETIME)}),
+                )
             }
             (m, p) if p.starts_with("/hpp/v1/sessions/hpp-0001") => {
                 if !self.hpp_live(sent) {
-                    self.violations.push(format!("{m} {p} after the HPP session expired"));
+                    self.violations
+                        .push(format!("{m} {p} after the HPP session expired"));
                 }
                 if !self.hpp_live(now) {
                     return respond(404, json!({"error_code": "NOT_FOUND"}));
                 }
                 match m {
                     Method::GET => respond(200, self.session_body()),
-                    Method::DELETE if self.status == "COMPLETED" => respond(400, json!({"error_code": "BAD_VALUE"})),
+                    Method::DELETE if self.status == "COMPLETED" => {
+                        respond(400, json!({"error_code": "BAD_VALUE"}))
+                    }
                     Method::DELETE => {
                         self.status = "DISABLED".into();
                         scenario::no_content()
@@ -86,23 +105,32 @@ impl Klarna {
                     return respond(404, json!({"error_code": "NOT_FOUND"}));
                 };
                 if sent >= t + TOKEN_LIFETIME {
-                    self.violations.push("place order with an expired token".into());
+                    self.violations
+                        .push("place order with an expired token".into());
                 }
                 if now >= t + TOKEN_LIFETIME {
                     return respond(404, json!({"error_code": "NOT_FOUND"}));
                 }
                 match &self.order_body {
-                    Some(b) if b == req.body() => respond(200, json!({"order_id": "om-0001", "fraud_status": "ACCEPTED"})),
+                    Some(b) if b == req.body() => respond(
+                        200,
+                        json!({"order_id": "om-0001", "fraud_status": "ACCEPTED"}),
+                    ),
                     Some(_) => {
-                        self.violations.push("a second, different place-order body".into());
+                        self.violations
+                            .push("a second, different place-order body".into());
                         respond(409, json!({"error_code": "BAD_VALUE"}))
                     }
                     None => {
-                        let body: serde_json::Value = serde_json::from_slice(req.body()).unwrap_or_default();
+                        let body: serde_json::Value =
+                            serde_json::from_slice(req.body()).unwrap_or_default();
                         self.order_amount = body["order_amount"].as_i64().unwrap_or(0);
                         self.order_body = Some(req.body().clone());
                         self.order_at = Some(now);
-                        respond(200, json!({"order_id": "om-0001", "fraud_status": "ACCEPTED"}))
+                        respond(
+                            200,
+                            json!({"order_id": "om-0001", "fraud_status": "ACCEPTED"}),
+                        )
                     }
                 }
             }
@@ -112,28 +140,43 @@ impl Klarna {
                     return respond(404, json!({"error_code": "NO_SUCH_ORDER"}));
                 }
                 let expires = self.order_at.unwrap_or(0) + OM_LIFETIME;
-                let body: serde_json::Value = serde_json::from_slice(req.body()).unwrap_or_default();
-                match (m, p.trim_start_matches("/ordermanagement/v1/orders/om-0001")) {
-                    (Method::GET, "") => respond(200, json!({
-                        "order_id": "om-0001", "status": if self.cancelled_order { "CANCELLED" } else if self.captured == self.order_amount { "CAPTURED" } else { "AUTHORIZED" },
-                        "order_amount": self.order_amount, "original_order_amount": self.order_amount,
-                        "captured_amount": self.captured, "refunded_amount": self.refunded,
-                        "remaining_authorized_amount": self.order_amount - self.captured, "expires_at": iso(expires),
-                    })),
+                let body: serde_json::Value =
+                    serde_json::from_slice(req.body()).unwrap_or_default();
+                match (
+                    m,
+                    p.trim_start_matches("/ordermanagement/v1/orders/om-0001"),
+                ) {
+                    (Method::GET, "") => respond(
+                        200,
+                        json!({
+                            "order_id": "om-0001", "status": if self.cancelled_order { "CANCELLED" } else if self.captured == self.order_amount { "CAPTURED" } else { "AUTHORIZED" },
+                            "order_amount": self.order_amount, "original_order_amount": self.order_amount,
+                            "captured_amount": self.captured, "refunded_amount": self.refunded,
+                            "remaining_authorized_amount": self.order_amount - self.captured, "expires_at": iso(expires),
+                        }),
+                    ),
                     (Method::POST, "/captures") => {
                         let k = key.unwrap_or_default();
                         if k.is_empty() {
-                            self.violations.push("capture without idempotency key".into());
+                            self.violations
+                                .push("capture without idempotency key".into());
                         }
                         if !self.captures.contains_key(&k) {
                             let a = body["captured_amount"].as_i64().unwrap_or(0);
-                            if self.cancelled_order || now >= expires || self.captured + a > self.order_amount {
+                            if self.cancelled_order
+                                || now >= expires
+                                || self.captured + a > self.order_amount
+                            {
                                 return respond(403, json!({"error_code": "CAPTURE_NOT_ALLOWED"}));
                             }
                             self.captured += a;
                             self.captures.insert(k.clone(), a);
                         }
-                        scenario::created_with("capture-id", &format!("cap-{}", k.len()), "captures")
+                        scenario::created_with(
+                            "capture-id",
+                            &format!("cap-{}", k.len()),
+                            "captures",
+                        )
                     }
                     (Method::POST, "/refunds") => {
                         let k = key.unwrap_or_default();
@@ -178,7 +221,12 @@ impl Klarna {
     }
 
     fn consumer(&mut self, act: u8, now: i64, mode: &PlaceOrderMode, amount: i64) {
-        if !self.hpp_live(now) || matches!(self.status.as_str(), "COMPLETED" | "CANCELLED" | "DISABLED" | "") {
+        if !self.hpp_live(now)
+            || matches!(
+                self.status.as_str(),
+                "COMPLETED" | "CANCELLED" | "DISABLED" | ""
+            )
+        {
             return;
         }
         self.status = match act % 5 {
@@ -246,7 +294,11 @@ fn action() -> impl Strategy<Value = Action> {
 }
 
 fn mode() -> impl Strategy<Value = PlaceOrderMode> {
-    prop_oneof![Just(PlaceOrderMode::None), Just(PlaceOrderMode::PlaceOrder), Just(PlaceOrderMode::CaptureOrder)]
+    prop_oneof![
+        Just(PlaceOrderMode::None),
+        Just(PlaceOrderMode::PlaceOrder),
+        Just(PlaceOrderMode::CaptureOrder)
+    ]
 }
 
 /// The live checkout and its twin, restored from a snapshot after every step.
@@ -267,7 +319,10 @@ impl Pair {
     }
 
     fn drain(&mut self, now: i64) {
-        for (c, trace) in [(&mut self.live, &mut self.trace_live), (&mut self.twin, &mut self.trace_twin)] {
+        for (c, trace) in [
+            (&mut self.live, &mut self.trace_live),
+            (&mut self.twin, &mut self.trace_twin),
+        ] {
             while let Some(e) = c.poll_event() {
                 trace.push(format!("{e:?}"));
             }
@@ -299,7 +354,15 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
     let mut now: i64 = 0;
     let live = Checkout::new(api(), cfg.clone(), ts(0)).expect("valid");
     let twin = Checkout::new(api(), cfg, ts(0)).expect("valid");
-    let mut p = Pair { live, twin, trace_live: vec![], trace_twin: vec![], pending: None, pending_twin: None, sent_at: 0 };
+    let mut p = Pair {
+        live,
+        twin,
+        trace_live: vec![],
+        trace_twin: vec![],
+        pending: None,
+        pending_twin: None,
+        sent_at: 0,
+    };
     let mut k = Klarna::default();
     let mut terminal_state: Option<State> = None;
     let mut secret = String::new();
@@ -307,12 +370,23 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
     for a in actions {
         let t = ts(now);
         match a {
-            Action::Deliver | Action::DeliverThenLose | Action::NotSent | Action::Fault(_) | Action::Garbage(_) => {
-                let Some((id, req)) = p.pending.take() else { continue };
+            Action::Deliver
+            | Action::DeliverThenLose
+            | Action::NotSent
+            | Action::Fault(_)
+            | Action::Garbage(_) => {
+                let Some((id, req)) = p.pending.take() else {
+                    continue;
+                };
                 let sent_at = p.sent_at;
-                let twin_id = p.pending_twin.take().expect("the twin has the same request");
+                let twin_id = p
+                    .pending_twin
+                    .take()
+                    .expect("the twin has the same request");
                 let response = match &a {
-                    Action::Deliver | Action::DeliverThenLose => Some(k.handle(&req, sent_at, now, &mode, amount)),
+                    Action::Deliver | Action::DeliverThenLose => {
+                        Some(k.handle(&req, sent_at, now, &mode, amount))
+                    }
                     Action::Fault(s) => Some(respond(*s, json!({"error_code": "FAULT"}))),
                     Action::Garbage(bytes) => {
                         let mut r = Response::new(bytes.clone());
@@ -329,12 +403,20 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
                         p.twin.handle_response(twin_id, r2, t).expect("in flight");
                     }
                     Some(_) => {
-                        p.live.handle_transport_error(id, TransportFailure::OutcomeUnknown, t).expect("in flight");
-                        p.twin.handle_transport_error(twin_id, TransportFailure::OutcomeUnknown, t).expect("in flight");
+                        p.live
+                            .handle_transport_error(id, TransportFailure::OutcomeUnknown, t)
+                            .expect("in flight");
+                        p.twin
+                            .handle_transport_error(twin_id, TransportFailure::OutcomeUnknown, t)
+                            .expect("in flight");
                     }
                     None => {
-                        p.live.handle_transport_error(id, TransportFailure::NotSent, t).expect("in flight");
-                        p.twin.handle_transport_error(twin_id, TransportFailure::NotSent, t).expect("in flight");
+                        p.live
+                            .handle_transport_error(id, TransportFailure::NotSent, t)
+                            .expect("in flight");
+                        p.twin
+                            .handle_transport_error(twin_id, TransportFailure::NotSent, t)
+                            .expect("in flight");
                     }
                 }
             }
@@ -355,10 +437,17 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
                         secret = u.rsplit("kh_secret=").next().unwrap_or_default().to_owned();
                     }
                 }
-                let s = if forged { "0000".to_owned() } else { secret.clone() };
+                let s = if forged {
+                    "0000".to_owned()
+                } else {
+                    secret.clone()
+                };
                 let uri = format!("/cb?sid=hpp-0001&kh_secret={s}");
                 k.event_seq += 1;
-                let body = serde_json::to_vec(&json!({"event_id": format!("ev-{event}"), "session": k.session_body()})).expect("json");
+                let body = serde_json::to_vec(
+                    &json!({"event_id": format!("ev-{event}"), "session": k.session_body()}),
+                )
+                .expect("json");
                 let r1 = p.live.handle_callback(&uri, &body, t);
                 let r2 = p.twin.handle_callback(&uri, &body, t);
                 prop_assert_eq!(&r1, &r2);
@@ -375,7 +464,8 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
             }
             Action::PlaceOrder { lower } => {
                 let body = lower.then(|| {
-                    let mut b = klarna_hpp_core::kp::CreateOrderRequest::from_session(&scenario::session());
+                    let mut b =
+                        klarna_hpp_core::kp::CreateOrderRequest::from_session(&scenario::session());
                     b.order_lines.truncate(1);
                     b.order_amount = b.order_lines[0].total_amount;
                     b.order_tax_amount = b.order_lines[0].total_tax_amount.unwrap_or(0);
@@ -414,36 +504,66 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
         // --- invariants ---
         let state = p.live.state();
         prop_assert_eq!(state, p.twin.state());
-        prop_assert_eq!(&p.trace_live, &p.trace_twin, "snapshot/restore changed behaviour");
+        prop_assert_eq!(
+            &p.trace_live,
+            &p.trace_twin,
+            "snapshot/restore changed behaviour"
+        );
         if let Some(t) = terminal_state {
             prop_assert_eq!(state, t, "a terminal state did not absorb");
-            prop_assert_eq!(p.live.poll_timeout(), None, "a terminal state schedules nothing");
+            prop_assert_eq!(
+                p.live.poll_timeout(),
+                None,
+                "a terminal state schedules nothing"
+            );
         } else if state.is_terminal() {
             terminal_state = Some(state);
         }
-        let orders_placed = p.trace_live.iter().filter(|l| l.starts_with("OrderPlaced")).count();
+        let orders_placed = p
+            .trace_live
+            .iter()
+            .filter(|l| l.starts_with("OrderPlaced"))
+            .count();
         prop_assert!(orders_placed <= 1, "more than one OrderPlaced event");
         prop_assert!(k.violations.is_empty(), "Klarna saw: {:?}", k.violations);
         prop_assert!(k.captured <= k.order_amount.max(0) || k.order_at.is_none());
         let d = p.live.deadlines();
         if let (Some(h), Some(kp)) = (d.hpp_session, d.kp_session) {
-            prop_assert!(h <= kp.saturating_sub(std::time::Duration::from_secs(3600)), "HPP deadline after KP − 1 h");
+            prop_assert!(
+                h <= kp.saturating_sub(std::time::Duration::from_secs(3600)),
+                "HPP deadline after KP − 1 h"
+            );
         }
         // Reference model: what the checkout believes never exceeds what Klarna did.
-        prop_assert!(p.live.captured_amount() <= k.captured, "checkout counts a capture Klarna never made");
+        prop_assert!(
+            p.live.captured_amount() <= k.captured,
+            "checkout counts a capture Klarna never made"
+        );
         prop_assert!(p.live.refunded_amount() <= k.refunded);
         if p.live.order_id().is_some() {
-            prop_assert!(k.order_at.is_some(), "checkout has an order Klarna never created");
+            prop_assert!(
+                k.order_at.is_some(),
+                "checkout has an order Klarna never created"
+            );
         }
         if matches!(state, State::Captured) {
-            prop_assert_eq!(k.captured, k.order_amount, "Captured but Klarna has capturable amount left");
+            prop_assert_eq!(
+                k.captured,
+                k.order_amount,
+                "Captured but Klarna has capturable amount left"
+            );
         }
     }
     // Klarna captured exactly what the checkout was told, once everything settled.
     let captured_events: i64 = p
         .trace_live
         .iter()
-        .filter_map(|l| l.strip_prefix("Captured { ").and_then(|r| r.split("amount: ").nth(1)).and_then(|r| r.split(',').next()).and_then(|n| n.trim().parse::<i64>().ok()))
+        .filter_map(|l| {
+            l.strip_prefix("Captured { ")
+                .and_then(|r| r.split("amount: ").nth(1))
+                .and_then(|r| r.split(',').next())
+                .and_then(|n| n.trim().parse::<i64>().ok())
+        })
         .sum();
     prop_assert!(captured_events <= k.captured);
     let _ = Event::Disabled;
@@ -463,8 +583,21 @@ proptest! {
 /// reach the deep states (order placed and captured), not only early failures.
 #[test]
 fn harness_reaches_captured() {
-    let mut actions = vec![Action::Deliver, Action::Deliver, Action::Consumer(0), Action::Consumer(4), Action::Advance(3), Action::Deliver];
-    actions.extend([Action::PlaceOrder { lower: false }, Action::Deliver, Action::Deliver, Action::Capture(12_000), Action::Deliver]);
+    let mut actions = vec![
+        Action::Deliver,
+        Action::Deliver,
+        Action::Consumer(0),
+        Action::Consumer(4),
+        Action::Advance(3),
+        Action::Deliver,
+    ];
+    actions.extend([
+        Action::PlaceOrder { lower: false },
+        Action::Deliver,
+        Action::Deliver,
+        Action::Capture(12_000),
+        Action::Deliver,
+    ]);
     let state = run(PlaceOrderMode::None, actions).expect("invariants hold");
     assert_eq!(state, State::Captured);
 }

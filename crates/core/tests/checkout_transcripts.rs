@@ -3,7 +3,9 @@
 
 mod scenario;
 
-use klarna_hpp_core::checkout::{CommandError, Deadline, Event, FailureReason, State, TransportFailure};
+use klarna_hpp_core::checkout::{
+    CommandError, Deadline, Event, FailureReason, State, TransportFailure,
+};
 use klarna_hpp_core::hpp::PlaceOrderMode;
 use scenario::*;
 use serde_json::json;
@@ -15,7 +17,11 @@ fn mode_none_complete_place_capture() {
     let mut s = Scenario::created(config(PlaceOrderMode::None));
     s.poll_answer(hpp_status("WAITING", 0, json!({})));
     s.poll_answer(hpp_status("IN_PROGRESS", 5, json!({})));
-    s.poll_answer(hpp_status("COMPLETED", 30, json!({"authorization_token": "tok-secret-1"})));
+    s.poll_answer(hpp_status(
+        "COMPLETED",
+        30,
+        json!({"authorization_token": "tok-secret-1"}),
+    ));
     assert_eq!(s.state(), State::Authorized);
     s.command("place_order", |c, now| c.place_order(None, now));
     s.expect_request("POST", "/payments/v1/authorizations/tok-secret-1/order");
@@ -35,13 +41,19 @@ fn mode_none_complete_place_capture() {
 #[test]
 fn place_order_mode_then_partial_captures() {
     let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));
-    s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001", "klarna_reference": "K4MADNY"})));
+    s.poll_answer(hpp_status(
+        "COMPLETED",
+        40,
+        json!({"order_id": "om-0001", "klarna_reference": "K4MADNY"}),
+    ));
     assert_eq!(s.state(), State::OrderPlaced);
     s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
     s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * 86_400));
     s.command("capture 5000", |c, now| c.capture(Some(5_000), now));
     s.reply(created_with("capture-id", "cap-1", "captures"));
-    s.command("capture 8000 (too much)", |c, now| c.capture(Some(8_000), now));
+    s.command("capture 8000 (too much)", |c, now| {
+        c.capture(Some(8_000), now)
+    });
     s.command("capture rest", |c, now| c.capture(None, now));
     s.reply(created_with("capture-id", "cap-2", "captures"));
     assert_eq!(s.state(), State::Captured);
@@ -52,7 +64,11 @@ fn place_order_mode_then_partial_captures() {
 #[test]
 fn capture_order_mode_then_refund() {
     let mut s = Scenario::created(config(PlaceOrderMode::CaptureOrder));
-    s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001", "klarna_reference": "K4MADNY"})));
+    s.poll_answer(hpp_status(
+        "COMPLETED",
+        40,
+        json!({"order_id": "om-0001", "klarna_reference": "K4MADNY"}),
+    ));
     s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
     s.reply(om_order("CAPTURED", TOTAL, TOTAL, 28 * 86_400));
     assert_eq!(s.state(), State::Captured);
@@ -79,7 +95,11 @@ fn back_then_complete() {
     s.poll_answer(hpp_status("IN_PROGRESS", 5, json!({})));
     s.poll_answer(hpp_status("BACK", 10, json!({})));
     s.poll_answer(hpp_status("IN_PROGRESS", 20, json!({})));
-    s.poll_answer(hpp_status("COMPLETED", 25, json!({"authorization_token": "tok-2"})));
+    s.poll_answer(hpp_status(
+        "COMPLETED",
+        25,
+        json!({"authorization_token": "tok-2"}),
+    ));
     assert_eq!(s.state(), State::Authorized);
     insta::assert_snapshot!(s.transcript());
 }
@@ -91,7 +111,11 @@ fn decline_then_retry() {
     s.poll_answer(hpp_status("FAILED", 10, json!({})));
     assert_eq!(s.state(), State::AwaitingConsumer);
     s.poll_answer(hpp_status("IN_PROGRESS", 20, json!({})));
-    s.poll_answer(hpp_status("COMPLETED", 25, json!({"order_id": "om-0001", "klarna_reference": "K4MADNY"})));
+    s.poll_answer(hpp_status(
+        "COMPLETED",
+        25,
+        json!({"order_id": "om-0001", "klarna_reference": "K4MADNY"}),
+    ));
     assert_eq!(s.state(), State::OrderPlaced);
     insta::assert_snapshot!(s.transcript());
 }
@@ -129,7 +153,11 @@ fn hpp_session_expires_after_a_final_read() {
 #[test]
 fn token_expires_before_placing() {
     let mut s = Scenario::created(config(PlaceOrderMode::None));
-    s.poll_answer(hpp_status("COMPLETED", 10, json!({"authorization_token": "tok-3"})));
+    s.poll_answer(hpp_status(
+        "COMPLETED",
+        10,
+        json!({"authorization_token": "tok-3"}),
+    ));
     assert_eq!(s.state(), State::Authorized);
     let deadline = s.checkout.deadlines().authorization_token.expect("known");
     // Issued at `updated_at` (t+10) but the read happened at t+2 (clock skew): the earlier
@@ -145,16 +173,29 @@ fn token_expires_before_placing() {
 #[test]
 fn place_order_after_unknown_outcome_replays_identical_body() {
     let mut s = Scenario::created(config(PlaceOrderMode::None));
-    s.poll_answer(hpp_status("COMPLETED", 10, json!({"authorization_token": "tok-4"})));
+    s.poll_answer(hpp_status(
+        "COMPLETED",
+        10,
+        json!({"authorization_token": "tok-4"}),
+    ));
     s.command("place_order", |c, now| c.place_order(None, now));
     let first = s.request().body().clone();
     s.fail(TransportFailure::OutcomeUnknown);
     assert_eq!(s.state(), State::PlacingOrder);
     let again = s.checkout.place_order(None, s.ts());
-    assert_eq!(again, Err(CommandError::InProgress { command: "place_order" }));
+    assert_eq!(
+        again,
+        Err(CommandError::InProgress {
+            command: "place_order"
+        })
+    );
     s.wait();
     assert_eq!(s.request().body(), &first, "byte-identical replay");
-    s.reply(error(503, "TEMPORARILY_UNAVAILABLE", "Temporarily unavailable"));
+    s.reply(error(
+        503,
+        "TEMPORARILY_UNAVAILABLE",
+        "Temporarily unavailable",
+    ));
     s.wait();
     assert_eq!(s.request().body(), &first);
     s.reply(kp_order());
@@ -165,15 +206,34 @@ fn place_order_after_unknown_outcome_replays_identical_body() {
 #[test]
 fn unresolved_place_order_fails_at_token_expiry_without_blind_repost() {
     let mut s = Scenario::created(config(PlaceOrderMode::None));
-    s.poll_answer(hpp_status("COMPLETED", 10, json!({"authorization_token": "tok-5"})));
+    s.poll_answer(hpp_status(
+        "COMPLETED",
+        10,
+        json!({"authorization_token": "tok-5"}),
+    ));
     s.command("place_order", |c, now| c.place_order(None, now));
     s.fail(TransportFailure::OutcomeUnknown);
     s.wait();
-    s.reply(error(403, "INVALID_OPERATION", "Authorization token already consumed"));
+    s.reply(error(
+        403,
+        "INVALID_OPERATION",
+        "Authorization token already consumed",
+    ));
     assert_eq!(s.state(), State::Failed);
-    assert_eq!(s.checkout.failure(), Some(&FailureReason::OrderOutcomeUnknown));
-    let events: Vec<String> = s.log.iter().filter(|l| l.contains("event")).cloned().collect();
-    assert!(events.iter().any(|e| e.contains("OrderOutcomeUnknown")), "{events:?}");
+    assert_eq!(
+        s.checkout.failure(),
+        Some(&FailureReason::OrderOutcomeUnknown)
+    );
+    let events: Vec<String> = s
+        .log
+        .iter()
+        .filter(|l| l.contains("event"))
+        .cloned()
+        .collect();
+    assert!(
+        events.iter().any(|e| e.contains("OrderOutcomeUnknown")),
+        "{events:?}"
+    );
 }
 
 #[test]
@@ -184,14 +244,22 @@ fn capture_retry_reuses_the_idempotency_key() {
     s.command("capture", |c, now| c.capture(Some(4_000), now));
     let key = s.request().headers()["klarna-idempotency-key"].clone();
     s.fail(TransportFailure::OutcomeUnknown);
-    assert_eq!(s.checkout.capturable_amount(), TOTAL - 4_000, "the capture under way is reserved");
+    assert_eq!(
+        s.checkout.capturable_amount(),
+        TOTAL - 4_000,
+        "the capture under way is reserved"
+    );
     s.wait();
     assert_eq!(s.request().headers()["klarna-idempotency-key"], key);
     // A restart from a snapshot reuses the key too.
     let snap = s.checkout.snapshot();
-    let mut restored = klarna_hpp_core::checkout::Checkout::restore(api(), &snap).expect("restores");
+    let mut restored =
+        klarna_hpp_core::checkout::Checkout::restore(api(), &snap).expect("restores");
     restored.resume_after_restart(s.ts());
-    assert!(restored.poll_request().is_none(), "the taken request is now a pending retry");
+    assert!(
+        restored.poll_request().is_none(),
+        "the taken request is now a pending retry"
+    );
     let later = restored.poll_timeout().expect("retry scheduled");
     restored.handle_timeout(later);
     let (_, replay) = restored.poll_request().expect("replayed");
@@ -204,21 +272,46 @@ fn capture_retry_reuses_the_idempotency_key() {
 fn callbacks_need_the_secret_and_are_deduplicated() {
     use klarna_hpp_core::checkout::{CallbackOutcome, InputError};
     let mut s = Scenario::created(config(PlaceOrderMode::None));
-    let url = s.checkout.status_update_url().expect("configured").to_owned();
+    let url = s
+        .checkout
+        .status_update_url()
+        .expect("configured")
+        .to_owned();
     assert!(url.starts_with("https://shop.example/klarna/callback?sid={{session_id}}&kh_secret="));
     let secret = url.rsplit("kh_secret=").next().expect("secret").to_owned();
     let body = serde_json::to_vec(&json!({"event_id": "ev-1", "session": {"session_id": "hpp-0001", "status": "COMPLETED", "authorization_token": "forged"}})).expect("json");
     let now = s.ts();
-    let forged = s.checkout.handle_callback("/klarna/callback?sid=hpp-0001&kh_secret=deadbeef", &body, now);
+    let forged = s.checkout.handle_callback(
+        "/klarna/callback?sid=hpp-0001&kh_secret=deadbeef",
+        &body,
+        now,
+    );
     assert_eq!(forged, Err(InputError::BadCallbackSecret));
-    let missing = s.checkout.handle_callback("/klarna/callback?sid=hpp-0001", &body, now);
+    let missing = s
+        .checkout
+        .handle_callback("/klarna/callback?sid=hpp-0001", &body, now);
     assert_eq!(missing, Err(InputError::BadCallbackSecret));
     let uri = format!("/klarna/callback?sid=hpp-0001&kh_secret={secret}");
-    assert_eq!(s.checkout.handle_callback(&uri, &body, now), Ok(CallbackOutcome::ReadScheduled));
-    assert_eq!(s.checkout.handle_callback(&uri, &body, now), Ok(CallbackOutcome::Duplicate));
-    let other = serde_json::to_vec(&json!({"event_id": "ev-2", "session": {"session_id": "hpp-9999", "status": "COMPLETED"}})).expect("json");
-    assert_eq!(s.checkout.handle_callback(&uri, &other, now), Err(InputError::WrongSession));
-    assert!(matches!(s.checkout.handle_callback(&uri, b"{not json", now), Err(InputError::MalformedCallback(_))));
+    assert_eq!(
+        s.checkout.handle_callback(&uri, &body, now),
+        Ok(CallbackOutcome::ReadScheduled)
+    );
+    assert_eq!(
+        s.checkout.handle_callback(&uri, &body, now),
+        Ok(CallbackOutcome::Duplicate)
+    );
+    let other = serde_json::to_vec(
+        &json!({"event_id": "ev-2", "session": {"session_id": "hpp-9999", "status": "COMPLETED"}}),
+    )
+    .expect("json");
+    assert_eq!(
+        s.checkout.handle_callback(&uri, &other, now),
+        Err(InputError::WrongSession)
+    );
+    assert!(matches!(
+        s.checkout.handle_callback(&uri, b"{not json", now),
+        Err(InputError::MalformedCallback(_))
+    ));
     // The callback changed nothing by itself: still waiting, and a read is due now.
     assert_eq!(s.state(), State::AwaitingConsumer);
     s.drain();
@@ -231,13 +324,31 @@ fn redirects_are_matched_and_only_trigger_a_read() {
     let mut s = Scenario::created(config(PlaceOrderMode::None));
     let now = s.ts();
     assert_eq!(
-        s.checkout.handle_redirect("https://shop.example/klarna/success?sid=hpp-0001&token=tok-x", now),
+        s.checkout.handle_redirect(
+            "https://shop.example/klarna/success?sid=hpp-0001&token=tok-x",
+            now
+        ),
         Ok(RedirectKind::Success)
     );
-    assert_eq!(s.state(), State::AwaitingConsumer, "a redirect is only a hint");
-    assert_eq!(s.checkout.handle_redirect("/klarna/cancel?sid=hpp-0001", now), Ok(RedirectKind::Cancel));
-    assert_eq!(s.checkout.handle_redirect("/klarna/cancel?sid=hpp-0002", now), Err(InputError::WrongSession));
-    assert_eq!(s.checkout.handle_redirect("/elsewhere", now), Err(InputError::UnknownRedirect));
+    assert_eq!(
+        s.state(),
+        State::AwaitingConsumer,
+        "a redirect is only a hint"
+    );
+    assert_eq!(
+        s.checkout
+            .handle_redirect("/klarna/cancel?sid=hpp-0001", now),
+        Ok(RedirectKind::Cancel)
+    );
+    assert_eq!(
+        s.checkout
+            .handle_redirect("/klarna/cancel?sid=hpp-0002", now),
+        Err(InputError::WrongSession)
+    );
+    assert_eq!(
+        s.checkout.handle_redirect("/elsewhere", now),
+        Err(InputError::UnknownRedirect)
+    );
     s.drain();
     s.expect_request("GET", "/hpp/v1/sessions/hpp-0001");
 }
@@ -247,7 +358,9 @@ fn events_carry_what_the_merchant_needs() {
     let mut s = Scenario::start(config(PlaceOrderMode::None));
     s.reply(kp_created());
     let (id, _) = s.pending.take().expect("hpp create");
-    s.checkout.handle_response(id, hpp_created(), s.ts()).expect("in flight");
+    s.checkout
+        .handle_response(id, hpp_created(), s.ts())
+        .expect("in flight");
     let mut link = None;
     while let Some(e) = s.checkout.poll_event() {
         if let Event::ConsumerLinkReady(l) = e {
@@ -255,8 +368,14 @@ fn events_carry_what_the_merchant_needs() {
         }
     }
     let link = link.expect("link event");
-    assert_eq!(link.redirect_url.as_deref(), Some("https://pay.playground.klarna.com/eu/hpp/payments/abc"));
+    assert_eq!(
+        link.redirect_url.as_deref(),
+        Some("https://pay.playground.klarna.com/eu/hpp/payments/abc")
+    );
     assert!(link.qr_code_url.is_some());
     assert_eq!(link.session_id, "hpp-0001");
-    assert!(!format!("{link:?}").contains("pay.playground"), "Debug redacts the consumer URLs");
+    assert!(
+        !format!("{link:?}").contains("pay.playground"),
+        "Debug redacts the consumer URLs"
+    );
 }

@@ -35,7 +35,11 @@ pub struct CheckoutConfig {
 
 impl CheckoutConfig {
     /// A configuration with default merchant URLs (none), options (NONE mode) and policies.
-    pub fn new(checkout_id: impl Into<String>, seed: impl Into<Secret>, session: SessionCreate) -> Self {
+    pub fn new(
+        checkout_id: impl Into<String>,
+        seed: impl Into<Secret>,
+        session: SessionCreate,
+    ) -> Self {
         Self {
             checkout_id: checkout_id.into(),
             seed: seed.into(),
@@ -107,7 +111,11 @@ impl Default for PollPolicy {
 impl PollPolicy {
     /// The interval before the `n`th poll since the last status change (0-based).
     pub fn interval(&self, n: u32) -> Duration {
-        let factor = if self.factor.is_finite() && self.factor >= 1.0 { self.factor } else { 1.0 };
+        let factor = if self.factor.is_finite() && self.factor >= 1.0 {
+            self.factor
+        } else {
+            1.0
+        };
         let secs = self.initial.as_secs_f64() * factor.powi(i32::try_from(n.min(64)).unwrap_or(64));
         let max = self.max.max(self.initial);
         if secs.is_finite() && secs < max.as_secs_f64() {
@@ -147,7 +155,9 @@ impl RetryPolicy {
     /// The delay after failed attempt `attempt` (1-based), before jitter.
     pub fn delay(&self, attempt: u32) -> Duration {
         let shift = attempt.saturating_sub(1).min(20);
-        self.base.saturating_mul(1u32 << shift).min(self.max.max(self.base))
+        self.base
+            .saturating_mul(1u32 << shift)
+            .min(self.max.max(self.base))
     }
 }
 
@@ -176,7 +186,11 @@ mod tests {
         assert_eq!(p.interval(0), Duration::from_secs(2));
         assert_eq!(p.interval(1), Duration::from_secs(3));
         assert_eq!(p.interval(100), Duration::from_secs(60));
-        let weird = PollPolicy { initial: Duration::from_secs(1), factor: f64::NAN, max: Duration::ZERO };
+        let weird = PollPolicy {
+            initial: Duration::from_secs(1),
+            factor: f64::NAN,
+            max: Duration::ZERO,
+        };
         assert_eq!(weird.interval(5), Duration::from_secs(1));
     }
 

@@ -121,8 +121,14 @@ impl std::fmt::Debug for ConsumerLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConsumerLink")
             .field("session_id", &self.session_id)
-            .field("redirect_url", &self.redirect_url.as_ref().map(|_| "[redacted]"))
-            .field("qr_code_url", &self.qr_code_url.as_ref().map(|_| "[redacted]"))
+            .field(
+                "redirect_url",
+                &self.redirect_url.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "qr_code_url",
+                &self.qr_code_url.as_ref().map(|_| "[redacted]"),
+            )
             .field("expires_at", &self.expires_at)
             .finish()
     }

@@ -11,9 +11,9 @@ use super::config::{millis, CheckoutConfig, PollPolicy, RetryPolicy};
 use super::digest;
 use super::event::{ApiProblem, Call, CancelledBy, ConsumerLink, Deadline, Event, FailureReason};
 use super::{
-    derive, invalid, place_order_mode, uuid_from, CallbackOutcome, CommandError, Deadlines, InputError,
-    RedirectKind, RequestId, State, TransportFailure, AUTHORIZATION_TOKEN_LIFETIME, HPP_BEFORE_KP,
-    KP_SESSION_LIFETIME,
+    derive, invalid, place_order_mode, uuid_from, CallbackOutcome, CommandError, Deadlines,
+    InputError, RedirectKind, RequestId, State, TransportFailure, AUTHORIZATION_TOKEN_LIFETIME,
+    HPP_BEFORE_KP, KP_SESSION_LIFETIME,
 };
 use crate::config::Api;
 use crate::error::{ApiError, Error, ValidationError, ValidationProblem};
@@ -81,7 +81,10 @@ impl std::fmt::Debug for Core {
             .field("state", &self.state())
             .field("kp_session", &self.kp.as_ref().map(|k| &k.session_id))
             .field("hpp_session", &self.hpp.as_ref().map(|h| &h.session_id))
-            .field("hpp_status", &self.hpp.as_ref().and_then(|h| h.status.as_ref()))
+            .field(
+                "hpp_status",
+                &self.hpp.as_ref().and_then(|h| h.status.as_ref()),
+            )
             .field("order", &self.order.as_ref().map(|o| &o.order_id))
             .field("in_flight", &self.inflight.as_ref().map(|f| f.spec.call()))
             .finish_non_exhaustive()
@@ -103,7 +106,10 @@ enum Phase {
 
 impl Phase {
     fn is_terminal(&self) -> bool {
-        matches!(self, Phase::Cancelled(_) | Phase::Disabled | Phase::Expired(_) | Phase::Failed(_))
+        matches!(
+            self,
+            Phase::Cancelled(_) | Phase::Disabled | Phase::Expired(_) | Phase::Failed(_)
+        )
     }
 }
 
@@ -216,7 +222,10 @@ impl Spec {
 
     /// Calls that move money: never given up on while their outcome may still matter.
     fn moves_money(&self) -> bool {
-        matches!(self, Spec::PlaceOrder | Spec::Capture(_) | Spec::Refund(_) | Spec::CancelOrder(_))
+        matches!(
+            self,
+            Spec::PlaceOrder | Spec::Capture(_) | Spec::Refund(_) | Spec::CancelOrder(_)
+        )
     }
 
     fn is_read(&self) -> bool {
@@ -243,27 +252,48 @@ struct Pending {
 
 impl Core {
     pub(super) fn new(api: &Api, config: CheckoutConfig, now: Timestamp) -> Result<Self, Error> {
-        let CheckoutConfig { checkout_id, seed, session, mut merchant_urls, options, poll, retry, safety_margin } =
-            config;
+        let CheckoutConfig {
+            checkout_id,
+            seed,
+            session,
+            mut merchant_urls,
+            options,
+            poll,
+            retry,
+            safety_margin,
+        } = config;
         if checkout_id.is_empty()
             || checkout_id.len() > 64
             || !checkout_id.bytes().all(|b| b.is_ascii_graphic())
         {
-            return Err(invalid("checkout_id", ValidationProblem::Pattern { expected: "1..=64 printable ASCII characters" }));
+            return Err(invalid(
+                "checkout_id",
+                ValidationProblem::Pattern {
+                    expected: "1..=64 printable ASCII characters",
+                },
+            ));
         }
         if seed.expose().len() < 16 {
-            return Err(invalid("seed", ValidationProblem::Pattern { expected: "at least 16 bytes" }));
+            return Err(invalid(
+                "seed",
+                ValidationProblem::Pattern {
+                    expected: "at least 16 bytes",
+                },
+            ));
         }
         let secret = Secret::new(derive(&seed, &checkout_id, "callback"));
         let keys = Secret::new(derive(&seed, &checkout_id, "idempotency"));
         if let Some(base) = merchant_urls.status_update.take() {
             let sep = if base.contains('?') { '&' } else { '?' };
-            merchant_urls.status_update =
-                Some(format!("{base}{sep}sid={{{{session_id}}}}&kh_secret={}", secret.expose()));
+            merchant_urls.status_update = Some(format!(
+                "{base}{sep}sid={{{{session_id}}}}&kh_secret={}",
+                secret.expose()
+            ));
         }
         // Validate everything that will be sent, now, so no later request can be refused by us.
         kp::CreateSession::new(session.clone()).to_request(api)?;
-        let mut probe = hpp::SessionCreationRequest::new(api.base_url().url("/payments/v1/sessions/probe"));
+        let mut probe =
+            hpp::SessionCreationRequest::new(api.base_url().url("/payments/v1/sessions/probe"));
         probe.merchant_urls = Some(merchant_urls.clone());
         probe.options = Some(options.clone());
         hpp::CreateSession::new(probe).to_request(api)?;
@@ -352,7 +382,9 @@ impl Core {
     // ----- deadlines -----
 
     fn kp_deadline(&self) -> Option<Timestamp> {
-        self.kp.as_ref().map(|k| k.expires_at.saturating_sub(self.margin))
+        self.kp
+            .as_ref()
+            .map(|k| k.expires_at.saturating_sub(self.margin))
     }
 
     /// The HPP deadline including the margin; by construction ≤ KP deadline − 1 h.
@@ -366,11 +398,16 @@ impl Core {
     }
 
     fn token_deadline(&self) -> Option<Timestamp> {
-        self.auth.as_ref().map(|a| a.expires_at.saturating_sub(self.margin))
+        self.auth
+            .as_ref()
+            .map(|a| a.expires_at.saturating_sub(self.margin))
     }
 
     fn order_deadline(&self) -> Option<Timestamp> {
-        self.order.as_ref()?.expires_at.map(|t| t.saturating_sub(self.margin))
+        self.order
+            .as_ref()?
+            .expires_at
+            .map(|t| t.saturating_sub(self.margin))
     }
 
     pub(super) fn deadlines(&self) -> Deadlines {
@@ -407,11 +444,29 @@ impl Core {
     }
 
     fn pending_captures(&self) -> i64 {
-        self.pending_money(|s| if let Spec::Capture(m) = s { Some(m.amount) } else { None }, &self.intents.captures)
+        self.pending_money(
+            |s| {
+                if let Spec::Capture(m) = s {
+                    Some(m.amount)
+                } else {
+                    None
+                }
+            },
+            &self.intents.captures,
+        )
     }
 
     fn pending_refunds(&self) -> i64 {
-        self.pending_money(|s| if let Spec::Refund(m) = s { Some(m.amount) } else { None }, &self.intents.refunds)
+        self.pending_money(
+            |s| {
+                if let Spec::Refund(m) = s {
+                    Some(m.amount)
+                } else {
+                    None
+                }
+            },
+            &self.intents.refunds,
+        )
     }
 
     fn money_in_flight(&self) -> bool {
@@ -437,7 +492,9 @@ impl Core {
         }
         match &self.phase {
             Phase::AwaitingConsumer if !self.final_read => consider(self.hpp_deadline()),
-            Phase::AwaitingConsumer => consider(self.hpp_deadline().map(|d| d.saturating_add(self.margin))),
+            Phase::AwaitingConsumer => {
+                consider(self.hpp_deadline().map(|d| d.saturating_add(self.margin)))
+            }
             Phase::Authorized => consider(self.token_deadline()),
             Phase::OrderPlaced if !self.order.as_ref().is_some_and(|o| o.authorization_expired) => {
                 consider(self.order_deadline())
@@ -465,7 +522,10 @@ impl Core {
         if self.phase.is_terminal() {
             self.retry_at = None;
             self.next_poll = None;
-            self.intents = Intents { seq: self.intents.seq, ..Intents::default() };
+            self.intents = Intents {
+                seq: self.intents.seq,
+                ..Intents::default()
+            };
         }
         if let Some(e) = event {
             self.emit(e);
@@ -475,7 +535,9 @@ impl Core {
     fn enforce_deadlines(&mut self, now: Timestamp) {
         match self.phase {
             Phase::AwaitingConsumer => {
-                let Some(deadline) = self.hpp_deadline() else { return };
+                let Some(deadline) = self.hpp_deadline() else {
+                    return;
+                };
                 if now < deadline {
                     return;
                 }
@@ -498,7 +560,9 @@ impl Core {
                 }
             }
             Phase::Authorized => {
-                let Some(deadline) = self.token_deadline() else { return };
+                let Some(deadline) = self.token_deadline() else {
+                    return;
+                };
                 if now < deadline || self.inflight.is_some() {
                     return;
                 }
@@ -509,12 +573,24 @@ impl Core {
                 }
             }
             Phase::OrderPlaced => {
-                let Some(deadline) = self.order_deadline() else { return };
+                let Some(deadline) = self.order_deadline() else {
+                    return;
+                };
                 let expired = self.order.as_ref().is_some_and(|o| o.authorization_expired);
-                if now < deadline || expired || self.inflight.as_ref().is_some_and(|f| matches!(f.spec, Spec::Capture(_))) {
+                if now < deadline
+                    || expired
+                    || self
+                        .inflight
+                        .as_ref()
+                        .is_some_and(|f| matches!(f.spec, Spec::Capture(_)))
+                {
                     return;
                 }
-                if self.retry_at.as_ref().is_some_and(|p| matches!(p.spec, Spec::Capture(_))) {
+                if self
+                    .retry_at
+                    .as_ref()
+                    .is_some_and(|p| matches!(p.spec, Spec::Capture(_)))
+                {
                     return; // an unresolved capture keeps its chance to be confirmed
                 }
                 self.intents.captures.clear();
@@ -527,7 +603,9 @@ impl Core {
                 if captured == 0 && !self.money_in_flight() {
                     self.enter(Phase::Expired(Deadline::OrderAuthorization));
                 } else {
-                    self.emit(Event::Expired { deadline: Deadline::OrderAuthorization });
+                    self.emit(Event::Expired {
+                        deadline: Deadline::OrderAuthorization,
+                    });
                 }
             }
             _ => {}
@@ -618,7 +696,13 @@ impl Core {
     fn issue(&mut self, spec: Spec, attempt: u32, now: Timestamp) {
         let id = self.next_id;
         self.next_id += 1;
-        self.inflight = Some(InFlight { id, spec, attempt, taken: false, sent_at: now });
+        self.inflight = Some(InFlight {
+            id,
+            spec,
+            attempt,
+            taken: false,
+            sent_at: now,
+        });
     }
 
     pub(super) fn build_next(&mut self, api: &Api) -> Option<(RequestId, http::Request<Vec<u8>>)> {
@@ -637,7 +721,10 @@ impl Core {
         }
     }
 
-    pub(super) fn rebuild_unsent(&mut self, api: &Api) -> Option<(RequestId, http::Request<Vec<u8>>)> {
+    pub(super) fn rebuild_unsent(
+        &mut self,
+        api: &Api,
+    ) -> Option<(RequestId, http::Request<Vec<u8>>)> {
         self.build_next(api)
     }
 
@@ -648,26 +735,45 @@ impl Core {
     }
 
     pub(super) fn taken_in_flight(&self) -> Option<RequestId> {
-        self.inflight.as_ref().filter(|f| f.taken).map(|f| RequestId(f.id))
+        self.inflight
+            .as_ref()
+            .filter(|f| f.taken)
+            .map(|f| RequestId(f.id))
     }
 
     fn idempotency_key(&self, call: &str, seq: u32) -> Result<om::IdempotencyKey, Error> {
-        let mac = digest::hmac_sha256(self.keys.expose().as_bytes(), format!("{call}/{seq}").as_bytes());
+        let mac = digest::hmac_sha256(
+            self.keys.expose().as_bytes(),
+            format!("{call}/{seq}").as_bytes(),
+        );
         Ok(om::IdempotencyKey::new(uuid_from(&mac))?)
     }
 
     fn build(&self, api: &Api, spec: &Spec) -> Result<http::Request<Vec<u8>>, Error> {
         let order_id = || -> Result<String, Error> {
-            self.order.as_ref().map(|o| o.order_id.clone()).ok_or_else(|| invalid("order_id", ValidationProblem::Missing))
+            self.order
+                .as_ref()
+                .map(|o| o.order_id.clone())
+                .ok_or_else(|| invalid("order_id", ValidationProblem::Missing))
         };
         let hpp_id = || -> Result<String, Error> {
-            self.hpp.as_ref().map(|h| h.session_id.clone()).ok_or_else(|| invalid("session_id", ValidationProblem::Missing))
+            self.hpp
+                .as_ref()
+                .map(|h| h.session_id.clone())
+                .ok_or_else(|| invalid("session_id", ValidationProblem::Missing))
         };
         match spec {
             Spec::CreateKpSession => kp::CreateSession::new(self.session.clone()).to_request(api),
             Spec::CreateHppSession => {
-                let kp_id = self.kp.as_ref().map(|k| k.session_id.as_str()).unwrap_or_default();
-                let url = api.base_url().url(&format!("/payments/v1/sessions/{}", wire::segment("session_id", kp_id)?));
+                let kp_id = self
+                    .kp
+                    .as_ref()
+                    .map(|k| k.session_id.as_str())
+                    .unwrap_or_default();
+                let url = api.base_url().url(&format!(
+                    "/payments/v1/sessions/{}",
+                    wire::segment("session_id", kp_id)?
+                ));
                 let mut body = hpp::SessionCreationRequest::new(url);
                 body.merchant_urls = Some(self.urls.clone());
                 body.options = Some(self.options.clone());
@@ -680,21 +786,35 @@ impl Core {
                 let (Some(auth), Some(place)) = (&self.auth, &self.place) else {
                     return Err(invalid("authorization_token", ValidationProblem::Missing));
                 };
-                let path = format!("/payments/v1/authorizations/{}/order", wire::segment("authorization_token", auth.token.expose())?);
-                wire::request(api, Method::POST, &path, Some(place.body.clone().into_bytes()), None)
+                let path = format!(
+                    "/payments/v1/authorizations/{}/order",
+                    wire::segment("authorization_token", auth.token.expose())?
+                );
+                wire::request(
+                    api,
+                    Method::POST,
+                    &path,
+                    Some(place.body.clone().into_bytes()),
+                    None,
+                )
             }
             Spec::CancelAuthorization => {
-                let auth = self.auth.as_ref().ok_or_else(|| invalid("authorization_token", ValidationProblem::Missing))?;
+                let auth = self
+                    .auth
+                    .as_ref()
+                    .ok_or_else(|| invalid("authorization_token", ValidationProblem::Missing))?;
                 kp::CancelAuthorization::new(auth.token.clone()).to_request(api)
             }
             Spec::ReadOrder => om::GetOrder::new(order_id()?).to_request(api),
             Spec::Capture(m) => {
                 let key = self.idempotency_key("capture", m.seq)?;
-                om::CreateCapture::new(order_id()?, om::CaptureRequest::new(m.amount), Some(key)).to_request(api)
+                om::CreateCapture::new(order_id()?, om::CaptureRequest::new(m.amount), Some(key))
+                    .to_request(api)
             }
             Spec::Refund(m) => {
                 let key = self.idempotency_key("refund", m.seq)?;
-                om::CreateRefund::new(order_id()?, om::RefundRequest::new(m.amount), Some(key)).to_request(api)
+                om::CreateRefund::new(order_id()?, om::RefundRequest::new(m.amount), Some(key))
+                    .to_request(api)
             }
             Spec::CancelOrder(seq) => {
                 let key = self.idempotency_key("cancel", *seq)?;
@@ -729,7 +849,12 @@ impl Core {
         Ok(())
     }
 
-    pub(super) fn on_response(&mut self, id: RequestId, response: &Response<Vec<u8>>, now: Timestamp) -> Result<(), InputError> {
+    pub(super) fn on_response(
+        &mut self,
+        id: RequestId,
+        response: &Response<Vec<u8>>,
+        now: Timestamp,
+    ) -> Result<(), InputError> {
         let f = self.take_inflight(id)?;
         if self.phase.is_terminal() {
             return Ok(());
@@ -771,7 +896,13 @@ impl Core {
         self.retry_later(f, None, now, None);
     }
 
-    fn retry_later(&mut self, f: InFlight, retry_after: Option<Duration>, now: Timestamp, err: Option<&ApiError>) {
+    fn retry_later(
+        &mut self,
+        f: InFlight,
+        retry_after: Option<Duration>,
+        now: Timestamp,
+        err: Option<&ApiError>,
+    ) {
         let attempt = f.attempt + 1;
         let unlimited = f.spec.is_read() || f.spec.moves_money();
         if !unlimited && attempt >= self.retry.max_attempts.max(1) {
@@ -783,7 +914,11 @@ impl Core {
         if let Some(ra) = retry_after {
             delay = delay.max(ra);
         }
-        self.retry_at = Some(Pending { spec: f.spec, attempt, at: now.saturating_add(delay) });
+        self.retry_at = Some(Pending {
+            spec: f.spec,
+            attempt,
+            at: now.saturating_add(delay),
+        });
     }
 
     fn give_up(&mut self, spec: Spec, err: Option<&ApiError>, now: Timestamp) {
@@ -816,7 +951,9 @@ impl Core {
                         // Klarna counts from creation, which is after we sent: a safe lower bound.
                         expires_at: f.sent_at.saturating_add(KP_SESSION_LIFETIME),
                     });
-                    self.emit(Event::KpSessionCreated { session_id: s.session_id });
+                    self.emit(Event::KpSessionCreated {
+                        session_id: s.session_id,
+                    });
                     self.phase = Phase::CreatingHppSession;
                 }
                 Err(_) => self.retry_later(f, None, now, None),
@@ -846,11 +983,20 @@ impl Core {
                 Err(_) => self.retry_later(f, None, now, None),
             },
             Spec::ReadHppSession => match hpp::ReadSession::decode_response(response) {
-                Ok(s) if self.hpp.as_ref().is_some_and(|h| h.session_id == s.session_id) => self.on_session(s, now),
+                Ok(s)
+                    if self
+                        .hpp
+                        .as_ref()
+                        .is_some_and(|h| h.session_id == s.session_id) =>
+                {
+                    self.on_session(s, now)
+                }
                 _ => self.retry_later(f, None, now, None),
             },
             Spec::Distribute(d) => {
-                self.emit(Event::Distributed { method: d.method.clone() });
+                self.emit(Event::Distributed {
+                    method: d.method.clone(),
+                });
             }
             Spec::Disable => self.enter(Phase::Disabled),
             Spec::PlaceOrder => match kp::CreateOrder::decode_response(response) {
@@ -876,37 +1022,67 @@ impl Core {
                 // A 2xx we cannot read may still be a placed order: replay the identical body.
                 Err(_) => self.ambiguous(f, now),
             },
-            Spec::CancelAuthorization => self.enter(Phase::Cancelled(CancelledBy::AuthorizationReleased)),
+            Spec::CancelAuthorization => {
+                self.enter(Phase::Cancelled(CancelledBy::AuthorizationReleased))
+            }
             Spec::ReadOrder => match om::GetOrder::decode_response(response) {
                 Ok(o) => self.on_order(o),
                 Err(_) => self.retry_later(f, None, now, None),
             },
             Spec::Capture(m) => {
-                let capture_id = om::CreateCapture::decode_response(response).ok().and_then(|c| c.capture_id);
+                let capture_id = om::CreateCapture::decode_response(response)
+                    .ok()
+                    .and_then(|c| c.capture_id);
                 if capture_id.is_none() && f.attempt + 1 < self.retry.max_attempts {
                     // A 2xx without the created capture's id is not a confirmation: the replay
                     // with the same idempotency key returns Klarna's real answer, at no risk.
                     let m = *m;
-                    self.retry_later(InFlight { spec: Spec::Capture(m), ..f }, None, now, None);
+                    self.retry_later(
+                        InFlight {
+                            spec: Spec::Capture(m),
+                            ..f
+                        },
+                        None,
+                        now,
+                        None,
+                    );
                     return;
                 }
                 if let Some(o) = self.order.as_mut() {
                     o.captured += m.amount;
                     let total = o.captured;
-                    self.emit(Event::Captured { capture_id, amount: m.amount, captured_total: total });
+                    self.emit(Event::Captured {
+                        capture_id,
+                        amount: m.amount,
+                        captured_total: total,
+                    });
                 }
             }
             Spec::Refund(m) => {
-                let refund_id = om::CreateRefund::decode_response(response).ok().and_then(|r| r.refund_id);
+                let refund_id = om::CreateRefund::decode_response(response)
+                    .ok()
+                    .and_then(|r| r.refund_id);
                 if refund_id.is_none() && f.attempt + 1 < self.retry.max_attempts {
                     let m = *m;
-                    self.retry_later(InFlight { spec: Spec::Refund(m), ..f }, None, now, None);
+                    self.retry_later(
+                        InFlight {
+                            spec: Spec::Refund(m),
+                            ..f
+                        },
+                        None,
+                        now,
+                        None,
+                    );
                     return;
                 }
                 if let Some(o) = self.order.as_mut() {
                     o.refunded += m.amount;
                     let total = o.refunded;
-                    self.emit(Event::Refunded { refund_id, amount: m.amount, refunded_total: total });
+                    self.emit(Event::Refunded {
+                        refund_id,
+                        amount: m.amount,
+                        refunded_total: total,
+                    });
                 }
             }
             Spec::CancelOrder(_) => self.enter(Phase::Cancelled(CancelledBy::OrderCancelled)),
@@ -917,25 +1093,42 @@ impl Core {
         let problem = ApiProblem::from(err);
         let status = err.status.as_u16();
         match f.spec {
-            Spec::CreateKpSession => self.enter(Phase::Failed(FailureReason::KpSessionRejected(problem))),
-            Spec::CreateHppSession => self.enter(Phase::Failed(FailureReason::HppSessionRejected(problem))),
+            Spec::CreateKpSession => {
+                self.enter(Phase::Failed(FailureReason::KpSessionRejected(problem)))
+            }
+            Spec::CreateHppSession => {
+                self.enter(Phase::Failed(FailureReason::HppSessionRejected(problem)))
+            }
             Spec::ReadHppSession if status == 404 => {
                 // Gone: expired (or never existed). The final read found nothing completed.
                 self.enter(Phase::Expired(Deadline::HppSession));
             }
             Spec::ReadHppSession => {
-                self.emit(Event::CallFailed { call: Call::ReadHppSession, problem });
+                self.emit(Event::CallFailed {
+                    call: Call::ReadHppSession,
+                    problem,
+                });
                 let delay = self.poll.max;
-                self.retry_at = Some(Pending { spec: f.spec, attempt: f.attempt + 1, at: now.saturating_add(delay) });
+                self.retry_at = Some(Pending {
+                    spec: f.spec,
+                    attempt: f.attempt + 1,
+                    at: now.saturating_add(delay),
+                });
             }
             Spec::Disable if status == 404 => self.enter(Phase::Expired(Deadline::HppSession)),
             Spec::Disable => {
                 // 400: already completed. Learn the outcome by reading.
-                self.emit(Event::CallFailed { call: Call::DisableHppSession, problem });
+                self.emit(Event::CallFailed {
+                    call: Call::DisableHppSession,
+                    problem,
+                });
                 self.next_poll = Some(now);
             }
             Spec::Distribute(_) => {
-                self.emit(Event::CallFailed { call: Call::Distribute, problem });
+                self.emit(Event::CallFailed {
+                    call: Call::Distribute,
+                    problem,
+                });
             }
             Spec::PlaceOrder => {
                 let ambiguous = self.place.as_ref().is_some_and(|p| p.ambiguous);
@@ -951,13 +1144,19 @@ impl Core {
                 } else {
                     // 400 and similar: nothing was placed; the merchant may place a corrected body.
                     self.place = None;
-                    self.emit(Event::CallFailed { call: Call::PlaceOrder, problem });
+                    self.emit(Event::CallFailed {
+                        call: Call::PlaceOrder,
+                        problem,
+                    });
                 }
             }
             Spec::CancelAuthorization if status == 404 => {
                 self.enter(Phase::Cancelled(CancelledBy::AuthorizationReleased));
             }
-            Spec::CancelAuthorization | Spec::CancelOrder(_) | Spec::Capture(_) | Spec::Refund(_) => {
+            Spec::CancelAuthorization
+            | Spec::CancelOrder(_)
+            | Spec::Capture(_)
+            | Spec::Refund(_) => {
                 let call = f.spec.call();
                 self.emit(Event::CallFailed { call, problem });
                 if self.phase == Phase::OrderPlaced {
@@ -965,7 +1164,10 @@ impl Core {
                 }
             }
             Spec::ReadOrder => {
-                self.emit(Event::CallFailed { call: Call::ReadOrder, problem });
+                self.emit(Event::CallFailed {
+                    call: Call::ReadOrder,
+                    problem,
+                });
             }
         }
     }
@@ -993,7 +1195,9 @@ impl Core {
         let created_at = h.created_at;
         if changed {
             self.polls = 0;
-            self.emit(Event::StatusChanged { status: s.status.clone() });
+            self.emit(Event::StatusChanged {
+                status: s.status.clone(),
+            });
         }
         match s.status {
             HppStatus::Completed => {
@@ -1008,20 +1212,32 @@ impl Core {
                     });
                     self.phase = Phase::OrderPlaced;
                     self.next_poll = None;
-                    self.emit(Event::OrderPlaced { order_id, klarna_reference: s.klarna_reference.clone(), fraud_status: None });
+                    self.emit(Event::OrderPlaced {
+                        order_id,
+                        klarna_reference: s.klarna_reference.clone(),
+                        fraud_status: None,
+                    });
                     self.intents.read_order = true;
-                } else if let (Some(token), PlaceOrderMode::None) = (s.authorization_token.clone(), place_order_mode(&self.options)) {
+                } else if let (Some(token), PlaceOrderMode::None) = (
+                    s.authorization_token.clone(),
+                    place_order_mode(&self.options),
+                ) {
                     // The token was issued at the status change (`updated_at`) and before this
                     // read: the earlier bound is the safe one. Without `updated_at`, the KP
                     // session's request time is earlier than any authorization.
-                    let kp_requested = self.kp.as_ref().map(|k| k.expires_at.saturating_sub(KP_SESSION_LIFETIME));
+                    let kp_requested = self
+                        .kp
+                        .as_ref()
+                        .map(|k| k.expires_at.saturating_sub(KP_SESSION_LIFETIME));
                     let issued = s.updated_at.or(kp_requested).unwrap_or(created_at).min(now);
                     let expires_at = issued.saturating_add(AUTHORIZATION_TOKEN_LIFETIME);
                     self.auth = Some(AuthInfo { token, expires_at });
                     self.phase = Phase::Authorized;
                     self.next_poll = None;
                     let deadline = self.token_deadline().unwrap_or(expires_at);
-                    self.emit(Event::Authorized { expires_at: deadline });
+                    self.emit(Event::Authorized {
+                        expires_at: deadline,
+                    });
                 } else {
                     // COMPLETED without what the mode promises: keep reading.
                     self.after_read(now);
@@ -1043,7 +1259,9 @@ impl Core {
 
     fn on_order(&mut self, o: om::Order) {
         let margin = self.margin;
-        let Some(info) = self.order.as_mut() else { return };
+        let Some(info) = self.order.as_mut() else {
+            return;
+        };
         info.authorized = o.order_amount;
         info.captured = info.captured.max(o.captured_amount);
         info.refunded = info.refunded.max(o.refunded_amount);
@@ -1056,20 +1274,25 @@ impl Core {
             remaining_authorized_amount: o.remaining_authorized_amount,
             expires_at: o.expires_at.map(|t| t.saturating_sub(margin)),
         });
-        match o.status {
-            om::OrderStatus::Cancelled => self.enter(Phase::Cancelled(CancelledBy::OrderCancelled)),
-            _ => {}
+        if o.status == om::OrderStatus::Cancelled {
+            self.enter(Phase::Cancelled(CancelledBy::OrderCancelled));
         }
     }
 
     // ----- hints -----
 
-    pub(super) fn on_callback(&mut self, uri: &str, body: &[u8], now: Timestamp) -> Result<CallbackOutcome, InputError> {
+    pub(super) fn on_callback(
+        &mut self,
+        uri: &str,
+        body: &[u8],
+        now: Timestamp,
+    ) -> Result<CallbackOutcome, InputError> {
         let given = query_param(uri, "kh_secret").ok_or(InputError::BadCallbackSecret)?;
         if !digest::constant_time_eq(given.as_bytes(), self.secret.expose().as_bytes()) {
             return Err(InputError::BadCallbackSecret);
         }
-        let cb = hpp::StatusCallback::decode(body).map_err(|e| InputError::MalformedCallback(e.to_string()))?;
+        let cb = hpp::StatusCallback::decode(body)
+            .map_err(|e| InputError::MalformedCallback(e.to_string()))?;
         let ours = self.hpp.as_ref().ok_or(InputError::NoSession)?;
         if ours.session_id != cb.session.session_id {
             return Err(InputError::WrongSession);
@@ -1084,8 +1307,17 @@ impl Core {
         Ok(self.hint(now))
     }
 
-    pub(super) fn on_redirect(&mut self, url: &str, now: Timestamp) -> Result<RedirectKind, InputError> {
-        let ours = self.hpp.as_ref().ok_or(InputError::NoSession)?.session_id.clone();
+    pub(super) fn on_redirect(
+        &mut self,
+        url: &str,
+        now: Timestamp,
+    ) -> Result<RedirectKind, InputError> {
+        let ours = self
+            .hpp
+            .as_ref()
+            .ok_or(InputError::NoSession)?
+            .session_id
+            .clone();
         let candidates = [
             (RedirectKind::Success, &self.urls.success),
             (RedirectKind::Cancel, &self.urls.cancel),
@@ -1096,8 +1328,14 @@ impl Core {
         let mut found = None;
         for (kind, template) in candidates {
             let Some(template) = template else { continue };
-            let Ok(t) = UrlTemplate::parse(template) else { continue };
-            let full = if url.starts_with('/') { format!("{}{url}", origin(template)) } else { url.to_owned() };
+            let Ok(t) = UrlTemplate::parse(template) else {
+                continue;
+            };
+            let full = if url.starts_with('/') {
+                format!("{}{url}", origin(template))
+            } else {
+                url.to_owned()
+            };
             if let Ok(values) = t.matches(&full) {
                 if values.session_id.as_deref().is_some_and(|sid| sid != ours) {
                     return Err(InputError::WrongSession);
@@ -1127,24 +1365,40 @@ impl Core {
 
     fn check_live(&self) -> Result<(), CommandError> {
         if self.phase.is_terminal() {
-            return Err(CommandError::Terminal { state: self.state() });
+            return Err(CommandError::Terminal {
+                state: self.state(),
+            });
         }
         Ok(())
     }
 
     fn not_allowed(&self, command: &'static str) -> CommandError {
-        CommandError::NotAllowed { command, state: self.state() }
+        CommandError::NotAllowed {
+            command,
+            state: self.state(),
+        }
     }
 
-    pub(super) fn cmd_distribute(&mut self, api: &Api, request: DistributionRequest, now: Timestamp) -> Result<(), CommandError> {
+    pub(super) fn cmd_distribute(
+        &mut self,
+        api: &Api,
+        request: DistributionRequest,
+        now: Timestamp,
+    ) -> Result<(), CommandError> {
         self.check_live()?;
         if self.phase != Phase::AwaitingConsumer {
             return Err(self.not_allowed("distribute"));
         }
         if self.hpp_deadline().is_some_and(|d| now >= d) {
-            return Err(CommandError::Expired { deadline: Deadline::HppSession });
+            return Err(CommandError::Expired {
+                deadline: Deadline::HppSession,
+            });
         }
-        let sid = self.hpp.as_ref().map(|h| h.session_id.clone()).unwrap_or_default();
+        let sid = self
+            .hpp
+            .as_ref()
+            .map(|h| h.session_id.clone())
+            .unwrap_or_default();
         hpp::Distribute::new(sid, request.clone()).to_request(api)?;
         self.intents.distribute.push_back(request);
         Ok(())
@@ -1159,30 +1413,53 @@ impl Core {
         Ok(())
     }
 
-    pub(super) fn cmd_place_order(&mut self, api: &Api, order: Option<CreateOrderRequest>, now: Timestamp) -> Result<(), CommandError> {
+    pub(super) fn cmd_place_order(
+        &mut self,
+        api: &Api,
+        order: Option<CreateOrderRequest>,
+        now: Timestamp,
+    ) -> Result<(), CommandError> {
         self.check_live()?;
         if self.phase != Phase::Authorized {
             return Err(self.not_allowed("place_order"));
         }
         if self.place.is_some() {
-            return Err(CommandError::InProgress { command: "place_order" });
+            return Err(CommandError::InProgress {
+                command: "place_order",
+            });
         }
         if self.token_deadline().is_some_and(|d| now >= d) {
-            return Err(CommandError::Expired { deadline: Deadline::AuthorizationToken });
+            return Err(CommandError::Expired {
+                deadline: Deadline::AuthorizationToken,
+            });
         }
         if self.intents.cancel_authorization {
-            return Err(CommandError::InProgress { command: "cancel_authorization" });
+            return Err(CommandError::InProgress {
+                command: "cancel_authorization",
+            });
         }
         let body = order.unwrap_or_else(|| CreateOrderRequest::from_session(&self.session));
         if body.order_amount > self.session.order_amount {
-            return Err(CommandError::ExceedsRemaining { requested: body.order_amount, remaining: self.session.order_amount });
+            return Err(CommandError::ExceedsRemaining {
+                requested: body.order_amount,
+                remaining: self.session.order_amount,
+            });
         }
-        let token = self.auth.as_ref().map(|a| a.token.clone()).ok_or_else(|| self.not_allowed("place_order"))?;
+        let token = self
+            .auth
+            .as_ref()
+            .map(|a| a.token.clone())
+            .ok_or_else(|| self.not_allowed("place_order"))?;
         // Validates the body exactly as it will be sent.
         kp::CreateOrder::new(token, body.clone()).to_request(api)?;
         let bytes = wire::json(&body)?;
-        let text = String::from_utf8(bytes).map_err(|_| ValidationError::new("order", ValidationProblem::NotEncodable))?;
-        self.place = Some(PlaceAttempt { body: text, amount: body.order_amount, ambiguous: false });
+        let text = String::from_utf8(bytes)
+            .map_err(|_| ValidationError::new("order", ValidationProblem::NotEncodable))?;
+        self.place = Some(PlaceAttempt {
+            body: text,
+            amount: body.order_amount,
+            ambiguous: false,
+        });
         self.intents.place = true;
         Ok(())
     }
@@ -1195,23 +1472,38 @@ impl Core {
         Ok(())
     }
 
-    pub(super) fn cmd_capture(&mut self, amount: Option<i64>, now: Timestamp) -> Result<(), CommandError> {
+    pub(super) fn cmd_capture(
+        &mut self,
+        amount: Option<i64>,
+        now: Timestamp,
+    ) -> Result<(), CommandError> {
         self.check_order_phase("capture")?;
         let expired = self.order.as_ref().is_some_and(|o| o.authorization_expired)
             || self.order_deadline().is_some_and(|d| now >= d);
         if expired {
-            return Err(CommandError::Expired { deadline: Deadline::OrderAuthorization });
+            return Err(CommandError::Expired {
+                deadline: Deadline::OrderAuthorization,
+            });
         }
         if self.intents.cancel_order.is_some() {
-            return Err(CommandError::InProgress { command: "cancel_order" });
+            return Err(CommandError::InProgress {
+                command: "cancel_order",
+            });
         }
         let remaining = self.capturable();
         let amount = amount.unwrap_or(remaining);
         if amount <= 0 {
-            return Err(ValidationError::new("captured_amount", ValidationProblem::NotPositive { actual: amount }).into());
+            return Err(ValidationError::new(
+                "captured_amount",
+                ValidationProblem::NotPositive { actual: amount },
+            )
+            .into());
         }
         if amount > remaining {
-            return Err(CommandError::ExceedsRemaining { requested: amount, remaining });
+            return Err(CommandError::ExceedsRemaining {
+                requested: amount,
+                remaining,
+            });
         }
         let seq = self.next_seq();
         self.intents.captures.push_back(Money { seq, amount });
@@ -1221,11 +1513,18 @@ impl Core {
     pub(super) fn cmd_refund(&mut self, amount: i64, _now: Timestamp) -> Result<(), CommandError> {
         self.check_order_phase("refund")?;
         if amount <= 0 {
-            return Err(ValidationError::new("refunded_amount", ValidationProblem::NotPositive { actual: amount }).into());
+            return Err(ValidationError::new(
+                "refunded_amount",
+                ValidationProblem::NotPositive { actual: amount },
+            )
+            .into());
         }
         let remaining = self.refundable();
         if amount > remaining {
-            return Err(CommandError::ExceedsRemaining { requested: amount, remaining });
+            return Err(CommandError::ExceedsRemaining {
+                requested: amount,
+                remaining,
+            });
         }
         let seq = self.next_seq();
         self.intents.refunds.push_back(Money { seq, amount });
@@ -1238,7 +1537,9 @@ impl Core {
             return Err(self.not_allowed("cancel_authorization"));
         }
         if self.place.is_some() {
-            return Err(CommandError::InProgress { command: "place_order" });
+            return Err(CommandError::InProgress {
+                command: "place_order",
+            });
         }
         self.intents.cancel_authorization = true;
         Ok(())
@@ -1294,9 +1595,13 @@ fn jitter(ns: &str, id: u64, delay: Duration) -> Duration {
 
 /// `scheme://authority` of an absolute URL (or "" when it has none).
 fn origin(url: &str) -> &str {
-    let Some(scheme_end) = url.find("://") else { return "" };
+    let Some(scheme_end) = url.find("://") else {
+        return "";
+    };
     let rest = &url[scheme_end + 3..];
-    let end = rest.find(['/', '?', '#']).map_or(url.len(), |i| scheme_end + 3 + i);
+    let end = rest
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| scheme_end + 3 + i);
     &url[..end]
 }
 

@@ -30,7 +30,9 @@ use serde::{Deserialize, Serialize};
 
 pub use self::config::{CheckoutConfig, PollPolicy, RetryPolicy};
 pub use self::error::{CommandError, InputError};
-pub use self::event::{ApiProblem, Call, CancelledBy, ConsumerLink, Deadline, Event, FailureReason};
+pub use self::event::{
+    ApiProblem, Call, CancelledBy, ConsumerLink, Deadline, Event, FailureReason,
+};
 
 use crate::config::Api;
 use crate::error::{Error, ValidationError, ValidationProblem};
@@ -93,7 +95,10 @@ pub enum State {
 impl State {
     /// Whether the state absorbs every further input.
     pub fn is_terminal(self) -> bool {
-        matches!(self, State::Cancelled | State::Disabled | State::Expired | State::Failed)
+        matches!(
+            self,
+            State::Cancelled | State::Disabled | State::Expired | State::Failed
+        )
     }
 }
 
@@ -237,7 +242,11 @@ impl Checkout {
     /// request. Invalid input (order amounts, templates, URLs, ids) is refused with no request.
     pub fn new(api: Api, config: CheckoutConfig, now: Timestamp) -> Result<Self, Error> {
         let core = machine::Core::new(&api, config, now)?;
-        let mut checkout = Self { api, core, outbox: None };
+        let mut checkout = Self {
+            api,
+            core,
+            outbox: None,
+        };
         checkout.drive(now);
         Ok(checkout)
     }
@@ -395,7 +404,11 @@ impl Checkout {
     /// The consumer's browser came back to one of the merchant URLs. `url` is the full URL, or
     /// the path and query (matched against the templates' own origin). Schedules a verifying
     /// read; changes nothing else.
-    pub fn handle_redirect(&mut self, url: &str, now: Timestamp) -> Result<RedirectKind, InputError> {
+    pub fn handle_redirect(
+        &mut self,
+        url: &str,
+        now: Timestamp,
+    ) -> Result<RedirectKind, InputError> {
         let now = self.core.clock(now);
         let kind = self.core.on_redirect(url, now)?;
         self.drive(now);
@@ -420,7 +433,11 @@ impl Checkout {
     // ----- commands -----
 
     /// Sends the hosted page's link to the consumer by e-mail, SMS or token.
-    pub fn distribute(&mut self, request: DistributionRequest, now: Timestamp) -> Result<(), CommandError> {
+    pub fn distribute(
+        &mut self,
+        request: DistributionRequest,
+        now: Timestamp,
+    ) -> Result<(), CommandError> {
         let now = self.core.clock(now);
         self.core.cmd_distribute(&self.api, request, now)?;
         self.drive(now);
@@ -438,7 +455,11 @@ impl Checkout {
     /// Places the order with the authorization token (mode NONE). `None` places the session's
     /// full order; `Some(body)` places a different body (e.g. a lower amount), which may not
     /// exceed the authorized amount.
-    pub fn place_order(&mut self, order: Option<CreateOrderRequest>, now: Timestamp) -> Result<(), CommandError> {
+    pub fn place_order(
+        &mut self,
+        order: Option<CreateOrderRequest>,
+        now: Timestamp,
+    ) -> Result<(), CommandError> {
         let now = self.core.clock(now);
         self.core.cmd_place_order(&self.api, order, now)?;
         self.drive(now);
@@ -492,13 +513,13 @@ impl Checkout {
         struct Version {
             v: u32,
         }
-        let version: Version =
-            serde_json::from_slice(snapshot).map_err(|e| SnapshotError::Malformed(crate::wire::sanitize(&e.to_string())))?;
+        let version: Version = serde_json::from_slice(snapshot)
+            .map_err(|e| SnapshotError::Malformed(crate::wire::sanitize(&e.to_string())))?;
         if version.v != machine::FORMAT_VERSION {
             return Err(SnapshotError::UnsupportedVersion(version.v));
         }
-        let mut core: machine::Core =
-            serde_json::from_slice(snapshot).map_err(|e| SnapshotError::Malformed(crate::wire::sanitize(&e.to_string())))?;
+        let mut core: machine::Core = serde_json::from_slice(snapshot)
+            .map_err(|e| SnapshotError::Malformed(crate::wire::sanitize(&e.to_string())))?;
         let outbox = core.rebuild_unsent(&api);
         Ok(Self { api, core, outbox })
     }
@@ -509,7 +530,9 @@ impl Checkout {
         let now = self.core.clock(now);
         if let Some(id) = self.core.taken_in_flight() {
             // The id is the one in flight, so this cannot fail.
-            let _ = self.core.on_transport_error(id, TransportFailure::OutcomeUnknown, now);
+            let _ = self
+                .core
+                .on_transport_error(id, TransportFailure::OutcomeUnknown, now);
         }
         self.drive(now);
     }
@@ -527,12 +550,18 @@ pub(crate) fn invalid(field: &'static str, problem: ValidationProblem) -> Error 
 }
 
 pub(crate) fn place_order_mode(options: &Options) -> PlaceOrderMode {
-    options.place_order_mode.clone().unwrap_or(PlaceOrderMode::None)
+    options
+        .place_order_mode
+        .clone()
+        .unwrap_or(PlaceOrderMode::None)
 }
 
 /// Derived per-checkout values: the callback secret and the idempotency-key namespace.
 pub(crate) fn derive(seed: &Secret, checkout_id: &str, purpose: &str) -> String {
-    let mac = digest::hmac_sha256(seed.expose().as_bytes(), format!("klarna-hpp/{purpose}/{checkout_id}").as_bytes());
+    let mac = digest::hmac_sha256(
+        seed.expose().as_bytes(),
+        format!("klarna-hpp/{purpose}/{checkout_id}").as_bytes(),
+    );
     digest::hex(&mac[..16])
 }
 
@@ -543,6 +572,12 @@ pub(crate) fn uuid_from(bytes: &[u8; 32]) -> String {
     b[6] = (b[6] & 0x0f) | 0x80;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = digest::hex(&b);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
-
