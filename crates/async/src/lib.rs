@@ -98,6 +98,11 @@ impl<T: AsyncTransport, C: AsyncClock> Driver<T, C> {
         &self.transport
     }
 
+    /// The clock.
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
     /// Sends requests, feeds responses and sleeps until the checkout has an event for the
     /// merchant; `None` when the checkout has nothing more to do.
     pub async fn next_event(&self, checkout: &mut Checkout) -> Option<Event> {

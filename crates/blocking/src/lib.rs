@@ -107,6 +107,11 @@ impl<T: Transport, C: Clock> Driver<T, C> {
         &self.transport
     }
 
+    /// The clock.
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
     /// Sends requests, feeds responses and sleeps until the checkout has an event for the
     /// merchant; `None` when the checkout has nothing more to do (terminal, or idle with no
     /// deadline).
