@@ -40,7 +40,7 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({"error": message.into()}))).into_response()
 }
 
-async fn info(State(shared): State<Arc<Shared>>) -> Json<Value> {
+pub(crate) async fn info(State(shared): State<Arc<Shared>>) -> Json<Value> {
     Json(json!({
         "name": "klarna-hpp-sim",
         "version": env!("CARGO_PKG_VERSION"),

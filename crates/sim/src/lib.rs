@@ -91,6 +91,7 @@ fn router(shared: Arc<shared::Shared>) -> axum::Router {
     axum::Router::new()
         .merge(page::routes())
         .nest("/_sim", control::routes())
+        .route("/_sim/", axum::routing::get(control::info))
         .fallback(server::api)
         .with_state(shared)
 }
