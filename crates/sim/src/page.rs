@@ -71,6 +71,7 @@ table{width:100%;border-collapse:collapse}
 th,td{text-align:left;padding:.35rem 0;border-bottom:1px solid var(--line)}
 td.num,th.num{text-align:right}
 tfoot td{font-weight:600;border-bottom:0}
+tfoot td.note{font-weight:400}
 fieldset{border:1px solid var(--line);border-radius:8px;margin:1.2rem 0;padding:.6rem 1rem}
 legend{font-weight:600;padding:0 .3rem}
 label.cat{display:flex;gap:.6rem;align-items:center;padding:.4rem 0;cursor:pointer}
