@@ -100,18 +100,20 @@ pub(crate) fn route<'p>(method: &str, path: &'p str) -> Result<(Op, Vec<&'p str>
     use Op::*;
     let (candidates, params): (&[(&str, Op)], Vec<&str>) = match segs.as_slice() {
         ["payments", "v1", "sessions"] => (&[("POST", KpCreateSession)], vec![]),
-        ["payments", "v1", "sessions", id] => {
-            (&[("GET", KpReadSession), ("POST", KpUpdateSession)], vec![*id])
-        }
+        ["payments", "v1", "sessions", id] => (
+            &[("GET", KpReadSession), ("POST", KpUpdateSession)],
+            vec![*id],
+        ),
         ["payments", "v1", "authorizations", t] => (&[("DELETE", KpCancelAuthorization)], vec![*t]),
         ["payments", "v1", "authorizations", t, "order"] => (&[("POST", KpCreateOrder)], vec![*t]),
         ["payments", "v1", "authorizations", t, "customer-token"] => {
             (&[("POST", KpCreateCustomerToken)], vec![*t])
         }
         ["hpp", "v1", "sessions"] => (&[("POST", HppCreateSession)], vec![]),
-        ["hpp", "v1", "sessions", id] => {
-            (&[("GET", HppReadSession), ("DELETE", HppDisableSession)], vec![*id])
-        }
+        ["hpp", "v1", "sessions", id] => (
+            &[("GET", HppReadSession), ("DELETE", HppDisableSession)],
+            vec![*id],
+        ),
         ["hpp", "v1", "sessions", id, "distribution"] => {
             (&[("POST", HppDistributeSession)], vec![*id])
         }
@@ -132,8 +134,12 @@ pub(crate) fn route<'p>(method: &str, path: &'p str) -> Result<(Op, Vec<&'p str>
             };
             (c, vec![*o])
         }
-        ["ordermanagement", "v1", "orders", o, "captures", c] => (&[("GET", OmGetCapture)], vec![*o, *c]),
-        ["ordermanagement", "v1", "orders", o, "refunds", r] => (&[("GET", OmGetRefund)], vec![*o, *r]),
+        ["ordermanagement", "v1", "orders", o, "captures", c] => {
+            (&[("GET", OmGetCapture)], vec![*o, *c])
+        }
+        ["ordermanagement", "v1", "orders", o, "refunds", r] => {
+            (&[("GET", OmGetRefund)], vec![*o, *r])
+        }
         ["ordermanagement", "v1", "orders", o, "captures", c, tail] => {
             let c2: &[(&str, Op)] = match *tail {
                 "shipping-info" => &[("POST", OmAddCaptureShippingInfo)],
@@ -266,31 +272,46 @@ impl Ctx<'_> {
         match serde_json::from_slice::<Value>(body) {
             Ok(v @ Value::Object(_)) => Ok(v),
             Ok(_) | Err(_) => Err(match family {
-                Family::Hpp => ApiError::new(400, "CONSTRAINT_VIOLATION", "Request body is not a JSON object"),
-                Family::Kp | Family::Om => ApiError::new(400, "BAD_VALUE", "Request body is not a JSON object"),
+                Family::Hpp => ApiError::new(
+                    400,
+                    "CONSTRAINT_VIOLATION",
+                    "Request body is not a JSON object",
+                ),
+                Family::Kp | Family::Om => {
+                    ApiError::new(400, "BAD_VALUE", "Request body is not a JSON object")
+                }
             }),
         }
     }
 
     /// Validates against one of Klarna's schemas: KP `400 BAD_VALUE`, HPP `400
     /// CONSTRAINT_VIOLATION`, OM `422 UNPROCESSABLE_ENTITY`, each message naming a field.
-    pub(crate) fn validate(&self, family: Family, spec: Spec, schema: &str, v: &Value) -> Result<(), ApiError> {
-        self.env.schemas.check(spec, schema, v).map_err(|violations| {
-            let messages = violations
-                .iter()
-                .map(|v| format!("Bad value: {} ({})", v.path, v.problem))
-                .collect();
-            let (status, code) = match family {
-                Family::Kp => (400, "BAD_VALUE"),
-                Family::Hpp => (400, "CONSTRAINT_VIOLATION"),
-                Family::Om => (422, "UNPROCESSABLE_ENTITY"),
-            };
-            ApiError {
-                status,
-                code,
-                messages,
-            }
-        })
+    pub(crate) fn validate(
+        &self,
+        family: Family,
+        spec: Spec,
+        schema: &str,
+        v: &Value,
+    ) -> Result<(), ApiError> {
+        self.env
+            .schemas
+            .check(spec, schema, v)
+            .map_err(|violations| {
+                let messages = violations
+                    .iter()
+                    .map(|v| format!("Bad value: {} ({})", v.path, v.problem))
+                    .collect();
+                let (status, code) = match family {
+                    Family::Kp => (400, "BAD_VALUE"),
+                    Family::Hpp => (400, "CONSTRAINT_VIOLATION"),
+                    Family::Om => (422, "UNPROCESSABLE_ENTITY"),
+                };
+                ApiError {
+                    status,
+                    code,
+                    messages,
+                }
+            })
     }
 
     pub(crate) fn id(&self, kind: crate::ids::IdKind) -> Id {
@@ -352,7 +373,13 @@ impl State {
         }
     }
 
-    fn dispatch(&mut self, cx: &mut Ctx<'_>, op: Op, p: &[&str], body: &[u8]) -> Result<Reply, ApiError> {
+    fn dispatch(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        op: Op,
+        p: &[&str],
+        body: &[u8],
+    ) -> Result<Reply, ApiError> {
         let p0 = p.first().copied().unwrap_or_default();
         let p1 = p.get(1).copied().unwrap_or_default();
         use Op::*;
@@ -399,31 +426,115 @@ mod tests {
             ("POST", "/payments/v1/sessions", Op::KpCreateSession),
             ("GET", "/payments/v1/sessions/x", Op::KpReadSession),
             ("POST", "/payments/v1/sessions/x", Op::KpUpdateSession),
-            ("POST", "/payments/v1/authorizations/t/order", Op::KpCreateOrder),
-            ("DELETE", "/payments/v1/authorizations/t", Op::KpCancelAuthorization),
-            ("POST", "/payments/v1/authorizations/t/customer-token", Op::KpCreateCustomerToken),
+            (
+                "POST",
+                "/payments/v1/authorizations/t/order",
+                Op::KpCreateOrder,
+            ),
+            (
+                "DELETE",
+                "/payments/v1/authorizations/t",
+                Op::KpCancelAuthorization,
+            ),
+            (
+                "POST",
+                "/payments/v1/authorizations/t/customer-token",
+                Op::KpCreateCustomerToken,
+            ),
             ("POST", "/hpp/v1/sessions", Op::HppCreateSession),
             ("GET", "/hpp/v1/sessions/x", Op::HppReadSession),
             ("DELETE", "/hpp/v1/sessions/x", Op::HppDisableSession),
-            ("POST", "/hpp/v1/sessions/x/distribution", Op::HppDistributeSession),
+            (
+                "POST",
+                "/hpp/v1/sessions/x/distribution",
+                Op::HppDistributeSession,
+            ),
             ("GET", "/ordermanagement/v1/orders/o", Op::OmGetOrder),
-            ("POST", "/ordermanagement/v1/orders/o/acknowledge", Op::OmAcknowledgeOrder),
-            ("PATCH", "/ordermanagement/v1/orders/o/authorization", Op::OmUpdateAuthorization),
-            ("POST", "/ordermanagement/v1/orders/o/cancel", Op::OmCancelOrder),
-            ("GET", "/ordermanagement/v1/orders/o/captures", Op::OmListCaptures),
-            ("POST", "/ordermanagement/v1/orders/o/captures", Op::OmCreateCapture),
-            ("GET", "/ordermanagement/v1/orders/o/captures/c", Op::OmGetCapture),
-            ("POST", "/ordermanagement/v1/orders/o/captures/c/shipping-info", Op::OmAddCaptureShippingInfo),
-            ("POST", "/ordermanagement/v1/orders/o/captures/c/trigger-send-out", Op::OmTriggerSendOut),
-            ("PATCH", "/ordermanagement/v1/orders/o/captures/c/extend-due-date", Op::OmExtendDueDate),
-            ("GET", "/ordermanagement/v1/orders/o/captures/c/extend-due-date-options", Op::OmGetExtendDueDateOptions),
-            ("PATCH", "/ordermanagement/v1/orders/o/customer-details", Op::OmUpdateCustomerDetails),
-            ("POST", "/ordermanagement/v1/orders/o/extend-authorization-time", Op::OmExtendAuthorizationTime),
-            ("PATCH", "/ordermanagement/v1/orders/o/merchant-references", Op::OmUpdateMerchantReferences),
-            ("POST", "/ordermanagement/v1/orders/o/refunds", Op::OmCreateRefund),
-            ("GET", "/ordermanagement/v1/orders/o/refunds/r", Op::OmGetRefund),
-            ("POST", "/ordermanagement/v1/orders/o/release-remaining-authorization", Op::OmReleaseRemainingAuthorization),
-            ("POST", "/ordermanagement/v1/orders/o/shipping-info", Op::OmAddShippingInfo),
+            (
+                "POST",
+                "/ordermanagement/v1/orders/o/acknowledge",
+                Op::OmAcknowledgeOrder,
+            ),
+            (
+                "PATCH",
+                "/ordermanagement/v1/orders/o/authorization",
+                Op::OmUpdateAuthorization,
+            ),
+            (
+                "POST",
+                "/ordermanagement/v1/orders/o/cancel",
+                Op::OmCancelOrder,
+            ),
+            (
+                "GET",
+                "/ordermanagement/v1/orders/o/captures",
+                Op::OmListCaptures,
+            ),
+            (
+                "POST",
+                "/ordermanagement/v1/orders/o/captures",
+                Op::OmCreateCapture,
+            ),
+            (
+                "GET",
+                "/ordermanagement/v1/orders/o/captures/c",
+                Op::OmGetCapture,
+            ),
+            (
+                "POST",
+                "/ordermanagement/v1/orders/o/captures/c/shipping-info",
+                Op::OmAddCaptureShippingInfo,
+            ),
+            (
+                "POST",
+                "/ordermanagement/v1/orders/o/captures/c/trigger-send-out",
+                Op::OmTriggerSendOut,
+            ),
+            (
+                "PATCH",
+                "/ordermanagement/v1/orders/o/captures/c/extend-due-date",
+                Op::OmExtendDueDate,
+            ),
+            (
+                "GET",
+                "/ordermanagement/v1/orders/o/captures/c/extend-due-date-options",
+                Op::OmGetExtendDueDateOptions,
+            ),
+            (
+                "PATCH",
+                "/ordermanagement/v1/orders/o/customer-details",
+                Op::OmUpdateCustomerDetails,
+            ),
+            (
+                "POST",
+                "/ordermanagement/v1/orders/o/extend-authorization-time",
+                Op::OmExtendAuthorizationTime,
+            ),
+            (
+                "PATCH",
+                "/ordermanagement/v1/orders/o/merchant-references",
+                Op::OmUpdateMerchantReferences,
+            ),
+            (
+                "POST",
+                "/ordermanagement/v1/orders/o/refunds",
+                Op::OmCreateRefund,
+            ),
+            (
+                "GET",
+                "/ordermanagement/v1/orders/o/refunds/r",
+                Op::OmGetRefund,
+            ),
+            (
+                "POST",
+                "/ordermanagement/v1/orders/o/release-remaining-authorization",
+                Op::OmReleaseRemainingAuthorization,
+            ),
+            (
+                "POST",
+                "/ordermanagement/v1/orders/o/shipping-info",
+                Op::OmAddShippingInfo,
+            ),
         ];
         assert_eq!(cases.len(), Op::ALL.len());
         for (m, p, op) in cases {
@@ -431,8 +542,16 @@ mod tests {
             assert_eq!(Op::from_name(op.name()), Some(op));
             assert_eq!(op.method(), m);
         }
-        assert_eq!(route("PUT", "/hpp/v1/sessions").unwrap_err(), NoRoute::MethodNotAllowed);
+        assert_eq!(
+            route("PUT", "/hpp/v1/sessions").unwrap_err(),
+            NoRoute::MethodNotAllowed
+        );
         assert_eq!(route("GET", "/nope").unwrap_err(), NoRoute::NotFound);
-        assert_eq!(route("GET", "/ordermanagement/v1/orders/o/captures/c").unwrap().1, vec!["o", "c"]);
+        assert_eq!(
+            route("GET", "/ordermanagement/v1/orders/o/captures/c")
+                .unwrap()
+                .1,
+            vec!["o", "c"]
+        );
     }
 }

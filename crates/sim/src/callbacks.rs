@@ -50,7 +50,10 @@ async fn deliver(shared: Arc<Shared>, seq: u64, url: String, body: String) {
             .await;
         let (status, error) = match result {
             Ok(resp) => (Some(resp.status().as_u16()), None),
-            Err(e) if e.is_timeout() => (None, Some(format!("timed out after {:?}", settings.timeout))),
+            Err(e) if e.is_timeout() => (
+                None,
+                Some(format!("timed out after {:?}", settings.timeout)),
+            ),
             Err(e) => (None, Some(describe(&e))),
         };
         let delivered = status.is_some_and(|s| (200..300).contains(&s));

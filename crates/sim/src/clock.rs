@@ -35,7 +35,8 @@ impl Clock {
 
     /// The current instant.
     pub(crate) fn now(&self) -> Millis {
-        self.start.saturating_add(self.offset.load(Ordering::SeqCst))
+        self.start
+            .saturating_add(self.offset.load(Ordering::SeqCst))
     }
 
     /// Moves the clock forward and returns the new instant.

@@ -64,7 +64,9 @@ impl State {
         action: Action,
         category: Option<&str>,
     ) -> Result<ConsumerOutcome, ConsumerError> {
-        let id = self.live_hpp(session, cx.now).ok_or(ConsumerError::NotFound)?;
+        let id = self
+            .live_hpp(session, cx.now)
+            .ok_or(ConsumerError::NotFound)?;
         let s = self.hpp.get(&id).ok_or(ConsumerError::NotFound)?;
         if s.status.is_final() {
             return Err(ConsumerError::Final {
@@ -100,7 +102,11 @@ impl State {
                     category: String::new(),
                 })?;
                 let token = self.authorize(cx, kp_id, category);
-                let mode = self.hpp.get(&id).map(|s| s.mode).unwrap_or(PlaceOrderMode::None);
+                let mode = self
+                    .hpp
+                    .get(&id)
+                    .map(|s| s.mode)
+                    .unwrap_or(PlaceOrderMode::None);
                 match mode {
                     PlaceOrderMode::None => {
                         if let Some(s) = self.hpp.get_mut(&id) {
@@ -129,7 +135,10 @@ impl State {
                 if let Some(c) = chosen {
                     s.declined.insert(c);
                 }
-                let others: Categories = offered.iter().filter(|c| !s.declined.contains(*c)).collect();
+                let others: Categories = offered
+                    .iter()
+                    .filter(|c| !s.declined.contains(*c))
+                    .collect();
                 if s.payment_fallback && !others.is_empty() {
                     s.allowed = others;
                     fallback = others.iter().map(|c| c.kp_id().to_owned()).collect();

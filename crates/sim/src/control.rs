@@ -28,7 +28,10 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/clock/advance", post(advance))
         .route("/hpp/{id}", get(hpp_view))
         .route("/hpp/{id}/{action}", post(consumer))
-        .route("/faults", get(list_faults).post(add_fault).delete(clear_faults))
+        .route(
+            "/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
         .route("/requests", get(requests))
         .route("/messages", get(messages))
         .route("/callbacks", get(callbacks))
@@ -64,10 +67,16 @@ struct Advance {
 
 async fn advance(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let Ok(Advance { seconds }) = serde_json::from_slice(&body) else {
-        return error(StatusCode::BAD_REQUEST, "expected {\"seconds\": <non-negative number>}");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "expected {\"seconds\": <non-negative number>}",
+        );
     };
     if !seconds.is_finite() || seconds < 0.0 {
-        return error(StatusCode::BAD_REQUEST, "seconds must be a non-negative number");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "seconds must be a non-negative number",
+        );
     }
     let now = shared.advance(Duration::from_secs_f64(seconds.min(1e12)));
     Json(clock_json(now)).into_response()
@@ -80,7 +89,8 @@ async fn hpp_view(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> 
         let s = state.hpp.get(&sid)?;
         let mut v = state.hpp_session_json(sid, s);
         v["kp_session_id"] = json!(s.kp.to_string());
-        v["payment_method_categories"] = json!(s.allowed.iter().map(|c| c.kp_id()).collect::<Vec<_>>());
+        v["payment_method_categories"] =
+            json!(s.allowed.iter().map(|c| c.kp_id()).collect::<Vec<_>>());
         v["place_order_mode"] = json!(match s.mode {
             crate::state::PlaceOrderMode::None => "NONE",
             crate::state::PlaceOrderMode::PlaceOrder => "PLACE_ORDER",
@@ -100,7 +110,11 @@ struct ConsumerBody {
     payment_method_category: Option<String>,
 }
 
-async fn consumer(State(shared): State<Arc<Shared>>, Path((id, action)): Path<(String, String)>, body: Bytes) -> Response {
+async fn consumer(
+    State(shared): State<Arc<Shared>>,
+    Path((id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     let Some(action) = Action::parse(&action) else {
         return error(
             StatusCode::NOT_FOUND,

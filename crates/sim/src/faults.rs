@@ -128,7 +128,9 @@ impl Fault {
         }
         if let Some(status) = self.status {
             if !(100..=599).contains(&status) {
-                return Err(Error::Fault(format!("status {status} is not an HTTP status")));
+                return Err(Error::Fault(format!(
+                    "status {status} is not an HTTP status"
+                )));
             }
             if self.drop_after_commit {
                 return Err(Error::Fault(
@@ -236,7 +238,10 @@ mod tests {
     fn validation() {
         assert!(Fault::status("nope", 503).validate().is_err());
         assert!(Fault::status("*", 503).validate().is_ok());
-        assert!(Fault::status("kp.create_order", 503).times(0).validate().is_err());
+        assert!(Fault::status("kp.create_order", 503)
+            .times(0)
+            .validate()
+            .is_err());
         let mut both = Fault::drop_after_commit("kp.create_order");
         both.status = Some(500);
         assert!(both.validate().is_err());

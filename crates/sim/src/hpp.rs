@@ -7,11 +7,21 @@ use crate::api::{ApiError, CallbackJob, Ctx, Family, Reply};
 use crate::clock::{format, Millis, HOUR};
 use crate::ids::{Id, IdKind};
 use crate::records::SentMessage;
-use crate::rules::{is_acceptable_merchant_url, render_template, uppercase_enums, Categories, Category, Placeholders};
+use crate::rules::{
+    is_acceptable_merchant_url, render_template, uppercase_enums, Categories, Category,
+    Placeholders,
+};
 use crate::schema::Spec;
 use crate::state::{HppSession, HppStatus, MerchantUrls, PageOptions, PlaceOrderMode, State};
 
-const MERCHANT_URL_KEYS: [&str; 6] = ["success", "cancel", "back", "failure", "error", "status_update"];
+const MERCHANT_URL_KEYS: [&str; 6] = [
+    "success",
+    "cancel",
+    "back",
+    "failure",
+    "error",
+    "status_update",
+];
 
 fn not_found() -> ApiError {
     ApiError::new(
@@ -121,7 +131,11 @@ impl State {
         true
     }
 
-    pub(crate) fn hpp_create_session(&mut self, cx: &mut Ctx<'_>, body: &[u8]) -> Result<Reply, ApiError> {
+    pub(crate) fn hpp_create_session(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        body: &[u8],
+    ) -> Result<Reply, ApiError> {
         let bad = |path: &str| ApiError::bad_value(Family::Hpp, path);
         let mut v = cx.parse(Family::Hpp, body)?;
         if let Some(options) = v.get_mut("options") {
@@ -138,8 +152,12 @@ impl State {
         }
         cx.validate(Family::Hpp, Spec::Hpp, "SessionCreationRequestV1", &v)?;
         let options = v.get("options").cloned().unwrap_or_else(|| json!({}));
-        let single = options.get("payment_method_category").and_then(Value::as_str);
-        let list = options.get("payment_method_categories").and_then(Value::as_array);
+        let single = options
+            .get("payment_method_category")
+            .and_then(Value::as_str);
+        let list = options
+            .get("payment_method_categories")
+            .and_then(Value::as_array);
         if single.is_some() && list.is_some() {
             return Err(ApiError::new(
                 400,
@@ -229,14 +247,20 @@ impl State {
             error: text(&urls, "error"),
             status_update: text(&urls, "status_update"),
         };
-        let any_url = MERCHANT_URL_KEYS.iter().any(|k| merchant_urls.get(k).is_some());
+        let any_url = MERCHANT_URL_KEYS
+            .iter()
+            .any(|k| merchant_urls.get(k).is_some());
         let page = PageOptions {
             page_title: text(&options, "page_title"),
             logo_url: text(&options, "logo_url"),
             purchase_type: text(&options, "purchase_type"),
-            hide_subtotal: options.get("show_subtotal_detail").and_then(Value::as_str) == Some("HIDE"),
+            hide_subtotal: options.get("show_subtotal_detail").and_then(Value::as_str)
+                == Some("HIDE"),
         };
-        let any_page = page.page_title.is_some() || page.logo_url.is_some() || page.purchase_type.is_some() || page.hide_subtotal;
+        let any_page = page.page_title.is_some()
+            || page.logo_url.is_some()
+            || page.purchase_type.is_some()
+            || page.hide_subtotal;
         let id = cx.id(IdKind::HppSession);
         self.hpp.insert(
             id,
@@ -244,7 +268,10 @@ impl State {
                 kp: kp_id,
                 status: HppStatus::Waiting,
                 mode,
-                payment_fallback: options.get("payment_fallback").and_then(Value::as_bool).unwrap_or(false),
+                payment_fallback: options
+                    .get("payment_fallback")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
                 allowed,
                 declined: Categories::default(),
                 updated_at: cx.now,
@@ -278,13 +305,21 @@ impl State {
         ))
     }
 
-    pub(crate) fn hpp_read_session(&mut self, cx: &mut Ctx<'_>, id: &str) -> Result<Reply, ApiError> {
+    pub(crate) fn hpp_read_session(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        id: &str,
+    ) -> Result<Reply, ApiError> {
         let id = self.live_hpp(id, cx.now).ok_or_else(not_found)?;
         let s = self.hpp.get(&id).ok_or_else(not_found)?;
         Ok(Reply::json(200, &self.hpp_session_json(id, s)))
     }
 
-    pub(crate) fn hpp_disable_session(&mut self, cx: &mut Ctx<'_>, id: &str) -> Result<Reply, ApiError> {
+    pub(crate) fn hpp_disable_session(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        id: &str,
+    ) -> Result<Reply, ApiError> {
         let id = self.live_hpp(id, cx.now).ok_or_else(not_found)?;
         let status = self.hpp.get(&id).map(|s| s.status).ok_or_else(not_found)?;
         match status {
@@ -305,7 +340,12 @@ impl State {
         }
     }
 
-    pub(crate) fn hpp_distribute_session(&mut self, cx: &mut Ctx<'_>, id: &str, body: &[u8]) -> Result<Reply, ApiError> {
+    pub(crate) fn hpp_distribute_session(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        id: &str,
+        body: &[u8],
+    ) -> Result<Reply, ApiError> {
         let id = self.live_hpp(id, cx.now).ok_or_else(not_found)?;
         let mut v = cx.parse(Family::Hpp, body)?;
         if let Some(Value::String(m)) = v.get_mut("method") {
@@ -318,7 +358,10 @@ impl State {
             .and_then(Value::as_object_mut)
             .and_then(|c| c.remove("access_id"));
         if access_id.as_ref().is_some_and(|a| !a.is_string()) {
-            return Err(ApiError::bad_value(Family::Hpp, "contact_information.access_id"));
+            return Err(ApiError::bad_value(
+                Family::Hpp,
+                "contact_information.access_id",
+            ));
         }
         cx.validate(Family::Hpp, Spec::Hpp, "DistributionRequestV1", &v)?;
         let status = self.hpp.get(&id).map(|s| s.status).ok_or_else(not_found)?;
@@ -340,19 +383,35 @@ impl State {
             _ => {}
         }
         let contact = v.get("contact_information").cloned().unwrap_or_default();
-        let field = |k: &str| contact.get(k).and_then(Value::as_str).filter(|s| !s.trim().is_empty());
-        let missing = |k: &str| {
-            ApiError::new(400, "MISSING_CONTACT_DATA", format!("Missing contact_information.{k}"))
+        let field = |k: &str| {
+            contact
+                .get(k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.trim().is_empty())
         };
-        let method = v.get("method").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let missing = |k: &str| {
+            ApiError::new(
+                400,
+                "MISSING_CONTACT_DATA",
+                format!("Missing contact_information.{k}"),
+            )
+        };
+        let method = v
+            .get("method")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         let (recipient, phone_country) = match method.as_str() {
             "email" => {
                 let email = field("email").ok_or_else(|| missing("email"))?;
-                let valid = email
-                    .split_once('@')
-                    .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.ends_with('.'));
+                let valid = email.split_once('@').is_some_and(|(local, domain)| {
+                    !local.is_empty() && domain.contains('.') && !domain.ends_with('.')
+                });
                 if !valid {
-                    return Err(ApiError::bad_value(Family::Hpp, "contact_information.email"));
+                    return Err(ApiError::bad_value(
+                        Family::Hpp,
+                        "contact_information.email",
+                    ));
                 }
                 (email.to_owned(), None)
             }
@@ -367,9 +426,14 @@ impl State {
                     ));
                 }
                 let digits = phone.bytes().filter(u8::is_ascii_digit).count();
-                let allowed = phone.bytes().all(|b| b.is_ascii_digit() || b" +-()".contains(&b));
+                let allowed = phone
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b" +-()".contains(&b));
                 if digits < 6 || !allowed {
-                    return Err(ApiError::bad_value(Family::Hpp, "contact_information.phone"));
+                    return Err(ApiError::bad_value(
+                        Family::Hpp,
+                        "contact_information.phone",
+                    ));
                 }
                 (phone.to_owned(), Some(country.to_ascii_uppercase()))
             }
@@ -407,7 +471,10 @@ mod tests {
             kp_session_id("https://api.klarna.com/payments/v1/sessions/abc"),
             Some("abc")
         );
-        assert_eq!(kp_session_id("http://127.0.0.1:9/payments/v1/sessions/abc/"), Some("abc"));
+        assert_eq!(
+            kp_session_id("http://127.0.0.1:9/payments/v1/sessions/abc/"),
+            Some("abc")
+        );
         assert_eq!(kp_session_id("https://x/checkout/v3/orders/abc"), None);
         assert_eq!(kp_session_id("/payments/v1/sessions/abc"), None);
         assert_eq!(kp_session_id("https://x/payments/v1/sessions/a/b"), None);

@@ -82,7 +82,11 @@ impl State {
             .map(|s| (id, s))
     }
 
-    pub(crate) fn kp_create_session(&mut self, cx: &mut Ctx<'_>, body: &[u8]) -> Result<Reply, ApiError> {
+    pub(crate) fn kp_create_session(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        body: &[u8],
+    ) -> Result<Reply, ApiError> {
         let mut v = cx.parse(Family::Kp, body)?;
         strip_read_only(&mut v);
         cx.validate(Family::Kp, Spec::Payments, "session_create", &v)?;
@@ -110,7 +114,11 @@ impl State {
         ))
     }
 
-    pub(crate) fn kp_read_session(&mut self, cx: &mut Ctx<'_>, id: &str) -> Result<Reply, ApiError> {
+    pub(crate) fn kp_read_session(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        id: &str,
+    ) -> Result<Reply, ApiError> {
         let (id, s) = self.live_kp(id, cx.now).ok_or_else(invalid_session)?;
         let mut m = s.fields();
         if let Some(Value::Object(customer)) = m.get_mut("customer") {
@@ -121,17 +129,29 @@ impl State {
             "status".into(),
             json!(if s.complete { "complete" } else { "incomplete" }),
         );
-        m.insert("expires_at".into(), json!(crate::clock::format(s.expires_at)));
+        m.insert(
+            "expires_at".into(),
+            json!(crate::clock::format(s.expires_at)),
+        );
         m.insert("client_token".into(), json!(client_token(id)));
         let categories: Vec<Value> = cx.env.categories.iter().map(category_json).collect();
         m.insert("payment_method_categories".into(), Value::Array(categories));
         Ok(Reply::json(200, &Value::Object(m)))
     }
 
-    pub(crate) fn kp_update_session(&mut self, cx: &mut Ctx<'_>, id: &str, body: &[u8]) -> Result<Reply, ApiError> {
+    pub(crate) fn kp_update_session(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        id: &str,
+        body: &[u8],
+    ) -> Result<Reply, ApiError> {
         let (id, s) = self.live_kp(id, cx.now).ok_or_else(invalid_session)?;
         if s.complete {
-            return Err(ApiError::new(404, "SESSION_COMPLETED", "Session has already been completed"));
+            return Err(ApiError::new(
+                404,
+                "SESSION_COMPLETED",
+                "Session has already been completed",
+            ));
         }
         let mut v = cx.parse(Family::Kp, body)?;
         strip_read_only(&mut v);
@@ -174,7 +194,12 @@ impl State {
         }
     }
 
-    pub(crate) fn kp_create_order(&mut self, cx: &mut Ctx<'_>, token: &str, body: &[u8]) -> Result<Reply, ApiError> {
+    pub(crate) fn kp_create_order(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        token: &str,
+        body: &[u8],
+    ) -> Result<Reply, ApiError> {
         let token = self.live_auth(token, cx.now)?;
         let (kp_id, category) = match self.auths.get(&token) {
             Some(a) => {
@@ -191,7 +216,11 @@ impl State {
                         };
                     }
                     AuthState::PlacedByHpp => {
-                        return Err(ApiError::new(403, "INVALID_OPERATION", "Authorization token already consumed"));
+                        return Err(ApiError::new(
+                            403,
+                            "INVALID_OPERATION",
+                            "Authorization token already consumed",
+                        ));
                     }
                     AuthState::Open | AuthState::Cancelled => {}
                 }
@@ -205,11 +234,19 @@ impl State {
             .filter(|s| s.expires_at > cx.now)
             .ok_or_else(invalid_token)?;
         if session.complete {
-            return Err(ApiError::new(404, "SESSION_COMPLETED", "Session has already been completed"));
+            return Err(ApiError::new(
+                404,
+                "SESSION_COMPLETED",
+                "Session has already been completed",
+            ));
         }
         let fields = session.fields();
         if str_field(&fields, "intent") == "tokenize" {
-            return Err(ApiError::new(403, "INVALID_OPERATION", "Not allowed to create order for intent tokenize"));
+            return Err(ApiError::new(
+                403,
+                "INVALID_OPERATION",
+                "Not allowed to create order for intent tokenize",
+            ));
         }
         let mut v = cx.parse(Family::Kp, body)?;
         strip_read_only(&mut v);
@@ -223,7 +260,10 @@ impl State {
             }
         }
         let amount = req.get("order_amount").and_then(Value::as_i64).unwrap_or(0);
-        let authorized = fields.get("order_amount").and_then(Value::as_i64).unwrap_or(0);
+        let authorized = fields
+            .get("order_amount")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         if amount > authorized {
             mismatched.push("order_amount");
         }
@@ -234,7 +274,10 @@ impl State {
                 format!("Not matching fields: [{}]", mismatched.join(", ")),
             ));
         }
-        let auto_capture = req.get("auto_capture").and_then(Value::as_bool).unwrap_or(false);
+        let auto_capture = req
+            .get("auto_capture")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let order_id = self.place_order(cx, category, &req, auto_capture);
         let mut out = json!({
             "order_id": order_id.to_string(),
@@ -266,7 +309,13 @@ impl State {
 
     /// Creates an OM order from order data (a create-order request, or the KP session's fields
     /// when HPP places the order); with `capture` the whole amount is captured at once.
-    pub(crate) fn place_order(&mut self, cx: &Ctx<'_>, category: Category, data: &Map<String, Value>, capture: bool) -> Id {
+    pub(crate) fn place_order(
+        &mut self,
+        cx: &Ctx<'_>,
+        category: Category,
+        data: &Map<String, Value>,
+        capture: bool,
+    ) -> Id {
         let id = cx.id(IdKind::Order);
         let mut kept = Map::new();
         for key in ORDER_FIELDS {
@@ -283,7 +332,10 @@ impl State {
             }
             kept.insert("customer".into(), Value::Object(customer));
         }
-        let amount = data.get("order_amount").and_then(Value::as_i64).unwrap_or(0);
+        let amount = data
+            .get("order_amount")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         let reference = crate::ids::klarna_reference(id);
         let mut order = Order {
             data: kept,
@@ -321,7 +373,11 @@ impl State {
         id
     }
 
-    pub(crate) fn kp_cancel_authorization(&mut self, cx: &mut Ctx<'_>, token: &str) -> Result<Reply, ApiError> {
+    pub(crate) fn kp_cancel_authorization(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        token: &str,
+    ) -> Result<Reply, ApiError> {
         let token = self.live_auth(token, cx.now)?;
         let auth = self.auths.get_mut(&token).ok_or_else(invalid_token)?;
         match auth.state {
@@ -329,18 +385,31 @@ impl State {
                 auth.state = AuthState::Cancelled;
                 Ok(Reply::empty(204))
             }
-            _ => Err(ApiError::new(403, "INVALID_OPERATION", "Authorization token already consumed")),
+            _ => Err(ApiError::new(
+                403,
+                "INVALID_OPERATION",
+                "Authorization token already consumed",
+            )),
         }
     }
 
-    pub(crate) fn kp_create_customer_token(&mut self, cx: &mut Ctx<'_>, token: &str, body: &[u8]) -> Result<Reply, ApiError> {
+    pub(crate) fn kp_create_customer_token(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        token: &str,
+        body: &[u8],
+    ) -> Result<Reply, ApiError> {
         let token = self.live_auth(token, cx.now)?;
         let auth = self.auths.get(&token).ok_or_else(invalid_token)?;
         if let Some((first, reply)) = &auth.customer_token {
             return if first.as_ref() == body {
                 Ok(reply.clone())
             } else {
-                Err(ApiError::new(409, "BAD_VALUE", "A customer token was already created with a different request body"))
+                Err(ApiError::new(
+                    409,
+                    "BAD_VALUE",
+                    "A customer token was already created with a different request body",
+                ))
             };
         }
         let session = self.kp.get(&auth.kp).ok_or_else(invalid_token)?;
@@ -357,12 +426,20 @@ impl State {
             ));
         }
         let v = cx.parse(Family::Kp, body)?;
-        cx.validate(Family::Kp, Spec::Payments, "customer_token_creation_request", &v)?;
+        cx.validate(
+            Family::Kp,
+            Spec::Payments,
+            "customer_token_creation_request",
+            &v,
+        )?;
         let mut out = json!({
             "token_id": cx.id(IdKind::CustomerToken).to_string(),
             "payment_method_reference": cx.id(IdKind::CustomerToken).to_string(),
         });
-        if let Some(addr) = v.get("billing_address").or_else(|| fields.get("billing_address")) {
+        if let Some(addr) = v
+            .get("billing_address")
+            .or_else(|| fields.get("billing_address"))
+        {
             out["billing_address"] = addr.clone();
         }
         if let Some(Value::Object(c)) = v.get("customer").or_else(|| fields.get("customer")) {

@@ -78,7 +78,9 @@ pub use crate::config::{SimConfig, DEFAULT_PASSWORD, DEFAULT_USERNAME};
 pub use crate::consumer::ConsumerOutcome;
 pub use crate::error::{ConsumerError, Error};
 pub use crate::faults::Fault;
-pub use crate::records::{CallbackAttempt, CallbackDelivery, DeliveryOutcome, RequestRecord, SentMessage};
+pub use crate::records::{
+    CallbackAttempt, CallbackDelivery, DeliveryOutcome, RequestRecord, SentMessage,
+};
 pub use crate::sim::{Consumer, Sim, SimHandle};
 pub use time;
 
@@ -102,7 +104,10 @@ pub mod bench {
     use std::future::Future;
 
     /// Serves `GET /` → `hello` on `listener` until `stop` completes.
-    pub async fn serve_hello(listener: tokio::net::TcpListener, stop: impl Future<Output = ()> + Send + 'static) {
+    pub async fn serve_hello(
+        listener: tokio::net::TcpListener,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) {
         let (tx, rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             stop.await;

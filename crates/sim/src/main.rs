@@ -26,34 +26,39 @@ struct Args {
     #[arg(long, value_parser = parse_time)]
     start_time: Option<time::OffsetDateTime>,
     /// Payment method categories KP sessions offer (comma-separated KP identifiers).
-    #[arg(long, value_delimiter = ',', default_value = "pay_now,pay_later,pay_over_time")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "pay_now,pay_later,pay_over_time"
+    )]
     categories: Vec<String>,
 }
 
 fn parse_time(s: &str) -> Result<time::OffsetDateTime, String> {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).map_err(|e| e.to_string())
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| e.to_string())
 }
 
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+/// Ctrl-C (SIGINT) or SIGTERM, registered before the URL is printed so that a signal sent as
+/// soon as the URL appears is not missed.
+#[cfg(unix)]
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
+    })
+}
+
+#[cfg(not(unix))]
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
         let _ = tokio::signal::ctrl_c().await;
-    }
+    })
 }
 
 #[tokio::main]
@@ -65,6 +70,13 @@ async fn main() -> ExitCode {
         .with_payment_method_categories(args.categories);
     config.seed = args.seed;
     config.start_time = args.start_time;
+    let stop = match stop_signal() {
+        Ok(stop) => stop,
+        Err(e) => {
+            eprintln!("klarna-hpp-sim: cannot listen for Ctrl-C: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let sim = match Sim::start(config).await {
         Ok(sim) => sim,
         Err(e) => {
@@ -78,7 +90,7 @@ async fn main() -> ExitCode {
         sim.base_url(),
         sim.username()
     );
-    stop_signal().await;
+    stop.await;
     sim.shutdown().await;
     eprintln!("klarna-hpp-sim stopped");
     ExitCode::SUCCESS

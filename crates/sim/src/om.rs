@@ -22,7 +22,11 @@ fn not_allowed(message: impl Into<String>) -> ApiError {
 }
 
 fn no_such_capture(capture: &str) -> ApiError {
-    ApiError::new(404, "NO_SUCH_CAPTURE", format!("Capture {capture} cannot be found"))
+    ApiError::new(
+        404,
+        "NO_SUCH_CAPTURE",
+        format!("Capture {capture} cannot be found"),
+    )
 }
 
 fn copy_fields(from: &Value, keys: &[&str]) -> Map<String, Value> {
@@ -99,13 +103,12 @@ fn order_json(id: Id, o: &Order) -> Value {
 impl State {
     /// The order, refreshed against the clock (uncaptured past `expires_at` → EXPIRED).
     fn order(&mut self, cx: &Ctx<'_>, id: &str) -> Result<(Id, &mut Order), ApiError> {
-        let oid: Id = id
-            .parse()
-            .map_err(|_| ApiError::new(400, "INVALID_ORDER_ID", "Order ID must be a valid UUID."))?;
-        let order = self
-            .orders
-            .get_mut(&oid)
-            .ok_or_else(|| ApiError::new(404, "NO_SUCH_ORDER", format!("Order {id} cannot be found")))?;
+        let oid: Id = id.parse().map_err(|_| {
+            ApiError::new(400, "INVALID_ORDER_ID", "Order ID must be a valid UUID.")
+        })?;
+        let order = self.orders.get_mut(&oid).ok_or_else(|| {
+            ApiError::new(404, "NO_SUCH_ORDER", format!("Order {id} cannot be found"))
+        })?;
         order.refresh(cx.now);
         Ok((oid, order))
     }
@@ -130,14 +133,30 @@ impl State {
         Ok(Reply::empty(204))
     }
 
-    pub(crate) fn om_update_authorization(&mut self, cx: &mut Ctx<'_>, id: &str, body: &[u8]) -> Result<Reply, ApiError> {
+    pub(crate) fn om_update_authorization(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        id: &str,
+        body: &[u8],
+    ) -> Result<Reply, ApiError> {
         let v = cx.parse(Family::Om, body)?;
-        cx.validate(Family::Om, Spec::OrderManagement, "Update_authorization", &v)?;
+        cx.validate(
+            Family::Om,
+            Spec::OrderManagement,
+            "Update_authorization",
+            &v,
+        )?;
         let (_, order) = self.order(cx, id)?;
         match order.status {
-            OrderStatus::Cancelled => return Err(not_allowed("Update not allowed. Order is cancelled.")),
-            OrderStatus::Expired => return Err(not_allowed("Update not allowed. Order is expired.")),
-            OrderStatus::Captured => return Err(not_allowed("Update not allowed. Order is fully captured.")),
+            OrderStatus::Cancelled => {
+                return Err(not_allowed("Update not allowed. Order is cancelled."))
+            }
+            OrderStatus::Expired => {
+                return Err(not_allowed("Update not allowed. Order is expired."))
+            }
+            OrderStatus::Captured => {
+                return Err(not_allowed("Update not allowed. Order is fully captured."))
+            }
             OrderStatus::Authorized | OrderStatus::PartCaptured => {}
         }
         let amount = v.get("order_amount").and_then(Value::as_i64).unwrap_or(0);
@@ -181,13 +200,26 @@ impl State {
         }
     }
 
-    pub(crate) fn om_list_captures(&mut self, cx: &mut Ctx<'_>, id: &str) -> Result<Reply, ApiError> {
+    pub(crate) fn om_list_captures(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        id: &str,
+    ) -> Result<Reply, ApiError> {
         let (_, order) = self.order(cx, id)?;
-        let list: Vec<Value> = order.captures.iter().map(|c| capture_json(order, c)).collect();
+        let list: Vec<Value> = order
+            .captures
+            .iter()
+            .map(|c| capture_json(order, c))
+            .collect();
         Ok(Reply::json(200, &Value::Array(list)))
     }
 
-    pub(crate) fn om_create_capture(&mut self, cx: &mut Ctx<'_>, id: &str, body: &[u8]) -> Result<Reply, ApiError> {
+    pub(crate) fn om_create_capture(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        id: &str,
+        body: &[u8],
+    ) -> Result<Reply, ApiError> {
         let v = cx.parse(Family::Om, body)?;
         cx.validate(Family::Om, Spec::OrderManagement, "CaptureObject", &v)?;
         let now = cx.now;
@@ -195,12 +227,19 @@ impl State {
         let (oid, order) = self.order(cx, id)?;
         let refuse = |m: String| ApiError::new(403, "CAPTURE_NOT_ALLOWED", m);
         if order.status == OrderStatus::Cancelled {
-            return Err(refuse(format!("Order {oid} is cancelled. Capture not possible.")));
+            return Err(refuse(format!(
+                "Order {oid} is cancelled. Capture not possible."
+            )));
         }
         if order.status == OrderStatus::Expired || now >= order.expires_at {
-            return Err(refuse(format!("Order {oid} is expired. Capture not possible.")));
+            return Err(refuse(format!(
+                "Order {oid} is expired. Capture not possible."
+            )));
         }
-        let amount = v.get("captured_amount").and_then(Value::as_i64).unwrap_or(0);
+        let amount = v
+            .get("captured_amount")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         if amount <= 0 {
             return Err(refuse("Captured amount must be greater than zero.".into()));
         }
@@ -220,7 +259,10 @@ impl State {
             amount,
             refunded: 0,
             captured_at: now,
-            data: copy_fields(&v, &["description", "reference", "order_lines", "shipping_info"]),
+            data: copy_fields(
+                &v,
+                &["description", "reference", "order_lines", "shipping_info"],
+            ),
         });
         order.captured_amount += amount;
         order.status = if order.remaining() == 0 {
@@ -231,12 +273,19 @@ impl State {
         Ok(Reply::empty(201)
             .header(
                 "Location",
-                cx.url(&format!("/ordermanagement/v1/orders/{oid}/captures/{capture_id}")),
+                cx.url(&format!(
+                    "/ordermanagement/v1/orders/{oid}/captures/{capture_id}"
+                )),
             )
             .header("Capture-Id", capture_id.to_string()))
     }
 
-    pub(crate) fn om_get_capture(&mut self, cx: &mut Ctx<'_>, id: &str, capture: &str) -> Result<Reply, ApiError> {
+    pub(crate) fn om_get_capture(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        id: &str,
+        capture: &str,
+    ) -> Result<Reply, ApiError> {
         let (_, order) = self.order(cx, id)?;
         let i = Self::capture_index(order, capture)?;
         Ok(Reply::json(200, &capture_json(order, &order.captures[i])))
@@ -259,7 +308,11 @@ impl State {
                 format!("Capture could not be found. Shipping info cannot be added to capture {capture}"),
             )
         })?;
-        let items = v.get("shipping_info").and_then(Value::as_array).cloned().unwrap_or_default();
+        let items = v
+            .get("shipping_info")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let entry = order.captures[i]
             .data
             .entry("shipping_info")
@@ -270,15 +323,31 @@ impl State {
         Ok(Reply::empty(204))
     }
 
-    pub(crate) fn om_trigger_send_out(&mut self, cx: &mut Ctx<'_>, id: &str, capture: &str) -> Result<Reply, ApiError> {
+    pub(crate) fn om_trigger_send_out(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        id: &str,
+        capture: &str,
+    ) -> Result<Reply, ApiError> {
         let (_, order) = self.order(cx, id)?;
         Self::capture_index(order, capture)?;
         Ok(Reply::empty(204))
     }
 
-    pub(crate) fn om_extend_due_date(&mut self, cx: &mut Ctx<'_>, id: &str, capture: &str, body: &[u8]) -> Result<Reply, ApiError> {
+    pub(crate) fn om_extend_due_date(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        id: &str,
+        capture: &str,
+        body: &[u8],
+    ) -> Result<Reply, ApiError> {
         let v = cx.parse(Family::Om, body)?;
-        cx.validate(Family::Om, Spec::OrderManagement, "ExtendDueDateRequest", &v)?;
+        cx.validate(
+            Family::Om,
+            Spec::OrderManagement,
+            "ExtendDueDateRequest",
+            &v,
+        )?;
         let (_, order) = self.order(cx, id)?;
         Self::capture_index(order, capture)?;
         let days = v.get("number_of_days").and_then(Value::as_i64).unwrap_or(0);
@@ -290,18 +359,35 @@ impl State {
         Ok(Reply::empty(204))
     }
 
-    pub(crate) fn om_extend_due_date_options(&mut self, cx: &mut Ctx<'_>, id: &str, capture: &str) -> Result<Reply, ApiError> {
+    pub(crate) fn om_extend_due_date_options(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        id: &str,
+        capture: &str,
+    ) -> Result<Reply, ApiError> {
         let (_, order) = self.order(cx, id)?;
         Self::capture_index(order, capture)?;
-        let currency = order.data.get("purchase_currency").cloned().unwrap_or(json!(""));
+        let currency = order
+            .data
+            .get("purchase_currency")
+            .cloned()
+            .unwrap_or(json!(""));
         let options: Vec<Value> = DUE_DATE_OPTIONS
             .iter()
             .map(|(days, amount)| json!({"number_of_days": days, "amount": amount}))
             .collect();
-        Ok(Reply::json(200, &json!({"currency": currency, "options": options})))
+        Ok(Reply::json(
+            200,
+            &json!({"currency": currency, "options": options}),
+        ))
     }
 
-    pub(crate) fn om_update_customer_details(&mut self, cx: &mut Ctx<'_>, id: &str, body: &[u8]) -> Result<Reply, ApiError> {
+    pub(crate) fn om_update_customer_details(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        id: &str,
+        body: &[u8],
+    ) -> Result<Reply, ApiError> {
         let v = cx.parse(Family::Om, body)?;
         cx.validate(Family::Om, Spec::OrderManagement, "UpdateConsumer", &v)?;
         let (_, order) = self.order(cx, id)?;
@@ -317,14 +403,22 @@ impl State {
         Ok(Reply::empty(204))
     }
 
-    pub(crate) fn om_extend_authorization_time(&mut self, cx: &mut Ctx<'_>, id: &str) -> Result<Reply, ApiError> {
+    pub(crate) fn om_extend_authorization_time(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        id: &str,
+    ) -> Result<Reply, ApiError> {
         let now = cx.now;
         let (_, order) = self.order(cx, id)?;
         if order.status == OrderStatus::Cancelled {
-            return Err(not_allowed("Order is cancelled. Authorization time cannot be extended."));
+            return Err(not_allowed(
+                "Order is cancelled. Authorization time cannot be extended.",
+            ));
         }
         if order.status == OrderStatus::Expired || now >= order.expires_at {
-            return Err(not_allowed("Order is expired. Authorization time cannot be extended."));
+            return Err(not_allowed(
+                "Order is expired. Authorization time cannot be extended.",
+            ));
         }
         let limit = order.created_at + MAX_AUTHORIZATION_AGE;
         let extended = (now + OM_AUTHORIZATION_PERIOD).min(limit);
@@ -332,9 +426,19 @@ impl State {
         Ok(Reply::empty(204))
     }
 
-    pub(crate) fn om_update_merchant_references(&mut self, cx: &mut Ctx<'_>, id: &str, body: &[u8]) -> Result<Reply, ApiError> {
+    pub(crate) fn om_update_merchant_references(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        id: &str,
+        body: &[u8],
+    ) -> Result<Reply, ApiError> {
         let v = cx.parse(Family::Om, body)?;
-        cx.validate(Family::Om, Spec::OrderManagement, "Update_merchant_references", &v)?;
+        cx.validate(
+            Family::Om,
+            Spec::OrderManagement,
+            "Update_merchant_references",
+            &v,
+        )?;
         let (_, order) = self.order(cx, id)?;
         if order.status == OrderStatus::Cancelled {
             return Err(not_allowed("Can not update a cancelled order."));
@@ -353,7 +457,12 @@ impl State {
         Ok(Reply::empty(204))
     }
 
-    pub(crate) fn om_create_refund(&mut self, cx: &mut Ctx<'_>, id: &str, body: &[u8]) -> Result<Reply, ApiError> {
+    pub(crate) fn om_create_refund(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        id: &str,
+        body: &[u8],
+    ) -> Result<Reply, ApiError> {
         let v = cx.parse(Family::Om, body)?;
         cx.validate(Family::Om, Spec::OrderManagement, "RefundObject", &v)?;
         let now = cx.now;
@@ -363,7 +472,10 @@ impl State {
         if order.captures.is_empty() {
             return Err(refuse("Order has no captures. Refund not possible".into()));
         }
-        let amount = v.get("refunded_amount").and_then(Value::as_i64).unwrap_or(0);
+        let amount = v
+            .get("refunded_amount")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         if amount <= 0 {
             return Err(refuse("Refunded amount must be greater than zero.".into()));
         }
@@ -390,12 +502,19 @@ impl State {
         Ok(Reply::empty(201)
             .header(
                 "Location",
-                cx.url(&format!("/ordermanagement/v1/orders/{oid}/refunds/{refund_id}")),
+                cx.url(&format!(
+                    "/ordermanagement/v1/orders/{oid}/refunds/{refund_id}"
+                )),
             )
             .header("Refund-Id", refund_id.to_string()))
     }
 
-    pub(crate) fn om_get_refund(&mut self, cx: &mut Ctx<'_>, id: &str, refund: &str) -> Result<Reply, ApiError> {
+    pub(crate) fn om_get_refund(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        id: &str,
+        refund: &str,
+    ) -> Result<Reply, ApiError> {
         let (oid, order) = self.order(cx, id)?;
         let not_found = || {
             ApiError::new(
@@ -405,11 +524,19 @@ impl State {
             )
         };
         let rid: Id = refund.parse().map_err(|_| not_found())?;
-        let r = order.refunds.iter().find(|r| r.id == rid).ok_or_else(not_found)?;
+        let r = order
+            .refunds
+            .iter()
+            .find(|r| r.id == rid)
+            .ok_or_else(not_found)?;
         Ok(Reply::json(200, &refund_json(r)))
     }
 
-    pub(crate) fn om_release_remaining(&mut self, cx: &mut Ctx<'_>, id: &str) -> Result<Reply, ApiError> {
+    pub(crate) fn om_release_remaining(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        id: &str,
+    ) -> Result<Reply, ApiError> {
         let (_, order) = self.order(cx, id)?;
         if order.status == OrderStatus::Cancelled || order.captures.is_empty() {
             return Err(not_allowed(
@@ -426,11 +553,20 @@ impl State {
         Ok(Reply::empty(204))
     }
 
-    pub(crate) fn om_add_shipping_info(&mut self, cx: &mut Ctx<'_>, id: &str, body: &[u8]) -> Result<Reply, ApiError> {
+    pub(crate) fn om_add_shipping_info(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        id: &str,
+        body: &[u8],
+    ) -> Result<Reply, ApiError> {
         let v = cx.parse(Family::Om, body)?;
         cx.validate(Family::Om, Spec::OrderManagement, "UpdateShippingInfo", &v)?;
         let (_, order) = self.order(cx, id)?;
-        let items = v.get("shipping_info").and_then(Value::as_array).cloned().unwrap_or_default();
+        let items = v
+            .get("shipping_info")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         order.shipping_info.extend(items);
         Ok(Reply::empty(204))
     }

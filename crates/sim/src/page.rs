@@ -159,7 +159,10 @@ fn model(state: &SimState, session: &str) -> Option<PageModel> {
         .flatten()
         .map(|l| {
             (
-                l.get("name").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                l.get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
                 l.get("quantity").and_then(Value::as_i64).unwrap_or(0),
                 l.get("total_amount").and_then(Value::as_i64).unwrap_or(0),
             )
@@ -301,12 +304,21 @@ struct ActForm {
 }
 
 /// A button press: run the action, then send the browser on (303).
-async fn act(State(shared): State<Arc<Shared>>, Path(id): Path<String>, Form(form): Form<ActForm>) -> Response {
+async fn act(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    Form(form): Form<ActForm>,
+) -> Response {
     let Some(action) = Action::parse(&form.action) else {
-        return message_page(StatusCode::BAD_REQUEST, "Unknown action", "The page sent an unknown action.");
+        return message_page(
+            StatusCode::BAD_REQUEST,
+            "Unknown action",
+            "The page sent an unknown action.",
+        );
     };
-    let result =
-        shared.run(|state, cx| state.consumer_act(cx, &id, action, form.payment_method_category.as_deref()));
+    let result = shared.run(|state, cx| {
+        state.consumer_act(cx, &id, action, form.payment_method_category.as_deref())
+    });
     match result {
         Ok(outcome) => {
             let mut r = StatusCode::SEE_OTHER.into_response();
@@ -321,12 +333,21 @@ async fn act(State(shared): State<Arc<Shared>>, Path(id): Path<String>, Form(for
 
 fn final_text(status: &str) -> (&'static str, &'static str) {
     match status {
-        "COMPLETED" => ("Thank you!", "Your payment is complete. You can close this page."),
+        "COMPLETED" => (
+            "Thank you!",
+            "Your payment is complete. You can close this page.",
+        ),
         "CANCELLED" => ("Payment cancelled", "You cancelled this payment."),
-        "DISABLED" => ("Page not found", "This payment link has been disabled by the store."),
+        "DISABLED" => (
+            "Page not found",
+            "This payment link has been disabled by the store.",
+        ),
         "FAILED" => ("Payment declined", "Klarna could not approve this payment."),
         "BACK" => ("You left the payment", "You went back to the store."),
-        "ERROR" => ("Something went wrong", "An error happened during the payment."),
+        "ERROR" => (
+            "Something went wrong",
+            "An error happened during the payment.",
+        ),
         "IN_PROGRESS" | "WAITING" => ("Payment in progress", "The payment is not finished yet."),
         _ => ("Payment", "The payment's status is unknown."),
     }
@@ -343,7 +364,11 @@ async fn status_page(State(shared): State<Arc<Shared>>, Path(id): Path<String>) 
         None => error_page(&ConsumerError::NotFound),
         Some(s) => {
             let (title, text) = final_text(s.as_str());
-            let code = if s == HppStatus::Disabled { StatusCode::NOT_FOUND } else { StatusCode::OK };
+            let code = if s == HppStatus::Disabled {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::OK
+            };
             let mut body = format!(
                 "<h1>{}</h1><p id=\"status\" data-status=\"{}\">{}</p>",
                 esc(title),
@@ -351,7 +376,11 @@ async fn status_page(State(shared): State<Arc<Shared>>, Path(id): Path<String>) 
                 esc(text)
             );
             if !s.is_final() {
-                let _ = write!(body, "<p><a href=\"/hpp/pay/{}\">Return to the payment</a></p>", esc(&id));
+                let _ = write!(
+                    body,
+                    "<p><a href=\"/hpp/pay/{}\">Return to the payment</a></p>",
+                    esc(&id)
+                );
             }
             body.push_str("<p class=\"note\">Klarna emulator — no real payment.</p>");
             html(code, document(title, &body))
@@ -374,11 +403,17 @@ async fn qr(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Respon
                 .quiet_zone(true)
                 .build();
             let mut r = svg.into_response();
-            r.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("image/svg+xml"),
+            );
             r
         }
-        Err(_) => message_page(StatusCode::INTERNAL_SERVER_ERROR, "No QR code", "The link is too long for a QR code."),
+        Err(_) => message_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "No QR code",
+            "The link is too long for a QR code.",
+        ),
     }
 }
 
@@ -395,6 +430,9 @@ mod tests {
 
     #[test]
     fn escapes() {
-        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 }

@@ -312,12 +312,21 @@ mod tests {
     #[test]
     fn each_rule_names_its_field() {
         let body = json!({"order_amount": 100, "order_lines": [line(2, 50, 99, 0, 0)]});
-        assert_eq!(check_amounts(&body).unwrap_err(), "order_lines[0].total_amount");
-        let body = json!({"order_amount": 10000, "order_lines": [line(1, 10000, 10000, 2500, 2100)]});
-        assert_eq!(check_amounts(&body).unwrap_err(), "order_lines[0].total_tax_amount");
-        let body = json!({"order_amount": 10000, "order_lines": [line(1, 10000, 10000, 2500, 2001)]});
+        assert_eq!(
+            check_amounts(&body).unwrap_err(),
+            "order_lines[0].total_amount"
+        );
+        let body =
+            json!({"order_amount": 10000, "order_lines": [line(1, 10000, 10000, 2500, 2100)]});
+        assert_eq!(
+            check_amounts(&body).unwrap_err(),
+            "order_lines[0].total_tax_amount"
+        );
+        let body =
+            json!({"order_amount": 10000, "order_lines": [line(1, 10000, 10000, 2500, 2001)]});
         assert_eq!(check_amounts(&body), Ok(()), "±1 tolerance");
-        let body = json!({"order_amount": 10001, "order_lines": [line(1, 10000, 10000, 2500, 2000)]});
+        let body =
+            json!({"order_amount": 10001, "order_lines": [line(1, 10000, 10000, 2500, 2000)]});
         assert_eq!(check_amounts(&body).unwrap_err(), "order_amount");
         let body = json!({"order_amount": 10000, "order_tax_amount": 2500,
             "order_lines": [line(1, 10000, 10000, 2500, 2000)]});
@@ -334,7 +343,9 @@ mod tests {
 
     #[test]
     fn merchant_urls() {
-        assert!(is_acceptable_merchant_url("https://shop.example/ok?sid={{session_id}}"));
+        assert!(is_acceptable_merchant_url(
+            "https://shop.example/ok?sid={{session_id}}"
+        ));
         assert!(is_acceptable_merchant_url("http://127.0.0.1:8080/cb"));
         assert!(is_acceptable_merchant_url("http://localhost/cb"));
         assert!(is_acceptable_merchant_url("http://[::1]:9/cb"));
@@ -352,7 +363,10 @@ mod tests {
             order_id: None,
         };
         assert_eq!(
-            render_template("https://x/{{session_id}}?t={{authorization_token}}&o={{order_id}}&k={{other}}", &v),
+            render_template(
+                "https://x/{{session_id}}?t={{authorization_token}}&o={{order_id}}&k={{other}}",
+                &v
+            ),
             "https://x/s%201?t=t%2F2&o=&k={{other}}"
         );
         assert_eq!(render_template("a{{b", &v), "a{{b");
@@ -364,6 +378,9 @@ mod tests {
         assert_eq!(Category::parse("PAY_LATER"), Some(Category::PayLater));
         assert_eq!(Category::parse("nope"), None);
         let s: Categories = [Category::Klarna, Category::PayNow].into_iter().collect();
-        assert_eq!(s.iter().collect::<Vec<_>>(), vec![Category::PayNow, Category::Klarna]);
+        assert_eq!(
+            s.iter().collect::<Vec<_>>(),
+            vec![Category::PayNow, Category::Klarna]
+        );
     }
 }

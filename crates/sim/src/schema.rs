@@ -66,7 +66,12 @@ impl Schemas {
     }
 
     /// Validates `instance`; `Err` lists the violations (at most 10).
-    pub(crate) fn check(&self, spec: Spec, name: &str, instance: &Value) -> Result<(), Vec<Violation>> {
+    pub(crate) fn check(
+        &self,
+        spec: Spec,
+        name: &str,
+        instance: &Value,
+    ) -> Result<(), Vec<Violation>> {
         let Some(v) = self.validators.get(&(spec, name)) else {
             return Ok(());
         };
@@ -76,8 +81,15 @@ impl Schemas {
             .map(|e| {
                 let mut path = pointer_to_path(e.instance_path().as_str());
                 if let jsonschema::error::ValidationErrorKind::Required { property } = e.kind() {
-                    let prop = property.as_str().map(str::to_owned).unwrap_or_else(|| property.to_string());
-                    path = if path.is_empty() { prop } else { format!("{path}.{prop}") };
+                    let prop = property
+                        .as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| property.to_string());
+                    path = if path.is_empty() {
+                        prop
+                    } else {
+                        format!("{path}.{prop}")
+                    };
                 }
                 Violation {
                     path,
@@ -104,12 +116,16 @@ fn spec_text(spec: Spec) -> &'static str {
 /// The spec without `paths`, with a root `$ref` to the schema: OpenAPI 3.0 schemas are close
 /// enough to JSON Schema draft 4.
 fn compile(spec: Spec, name: &str) -> Result<Validator, String> {
-    let mut root: Value = serde_json::from_str(spec_text(spec)).map_err(|e| format!("{spec:?}: {e}"))?;
+    let mut root: Value =
+        serde_json::from_str(spec_text(spec)).map_err(|e| format!("{spec:?}: {e}"))?;
     let obj = root
         .as_object_mut()
         .ok_or_else(|| format!("{spec:?} is not an object"))?;
     obj.remove("paths");
-    obj.insert("$ref".into(), Value::String(format!("#/components/schemas/{name}")));
+    obj.insert(
+        "$ref".into(),
+        Value::String(format!("#/components/schemas/{name}")),
+    );
     jsonschema::draft4::new(&root).map_err(|e| format!("{spec:?} {name}: {e}"))
 }
 
@@ -149,7 +165,9 @@ mod tests {
         let v = s.check(Spec::Payments, "session_create", &bad).unwrap_err();
         assert_eq!(v[0].path, "order_lines[0].name");
         let missing = serde_json::json!({"purchase_country": "SE"});
-        let v = s.check(Spec::Payments, "session_create", &missing).unwrap_err();
+        let v = s
+            .check(Spec::Payments, "session_create", &missing)
+            .unwrap_err();
         assert!(v.iter().any(|v| v.path == "order_amount"), "{v:?}");
     }
 

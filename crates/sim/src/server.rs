@@ -181,11 +181,19 @@ pub(crate) async fn api(State(shared): State<Arc<Shared>>, req: Request) -> Resp
     let (op, params) = match route(parts.method.as_str(), parts.uri.path()) {
         Ok(r) => r,
         Err(NoRoute::NotFound) => {
-            let e = ApiError::new(404, "NOT_FOUND", format!("No such resource: {}", parts.uri.path()));
+            let e = ApiError::new(
+                404,
+                "NOT_FOUND",
+                format!("No such resource: {}", parts.uri.path()),
+            );
             return finish(record, &e.into_reply(&correlation_id));
         }
         Err(NoRoute::MethodNotAllowed) => {
-            let e = ApiError::new(405, "METHOD_NOT_ALLOWED", format!("{} is not allowed here", parts.method));
+            let e = ApiError::new(
+                405,
+                "METHOD_NOT_ALLOWED",
+                format!("{} is not allowed here", parts.method),
+            );
             return finish(record, &e.into_reply(&correlation_id));
         }
     };
@@ -203,7 +211,10 @@ pub(crate) async fn api(State(shared): State<Arc<Shared>>, req: Request) -> Resp
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
         if let Some(status) = fault.status {
-            let code = fault.error_code.as_deref().unwrap_or(Fault::code_for(status));
+            let code = fault
+                .error_code
+                .as_deref()
+                .unwrap_or(Fault::code_for(status));
             let mut reply = Reply::json(
                 status,
                 &serde_json::json!({

@@ -47,7 +47,9 @@ async fn build(config: SimConfig) -> Result<(Arc<Shared>, tokio::net::TcpListene
         categories.insert(c);
     }
     if categories.is_empty() {
-        return Err(Error::Config("at least one payment method category is needed".into()));
+        return Err(Error::Config(
+            "at least one payment method category is needed".into(),
+        ));
     }
     let schemas = Schemas::compile().map_err(Error::Config)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -282,7 +284,11 @@ pub struct Consumer<'a> {
 }
 
 impl Consumer<'_> {
-    fn act(&self, action: Action, category: Option<&str>) -> Result<ConsumerOutcome, ConsumerError> {
+    fn act(
+        &self,
+        action: Action,
+        category: Option<&str>,
+    ) -> Result<ConsumerOutcome, ConsumerError> {
         self.shared
             .run(|state, cx| state.consumer_act(cx, &self.session_id, action, category))
     }

@@ -4,6 +4,7 @@
 //!
 //! Chromium is required: when `/usr/bin/chromium` is missing the test runs
 //! `tests/install-browser`, and fails loudly if that does not produce it.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 mod support;
 
@@ -65,12 +66,12 @@ fn launch(profile: &Path) -> Browser {
 
 fn screenshot(tab: &Tab, name: &str) {
     let dir = repo_root().join("tests/artifacts");
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).expect("tests/artifacts is writable");
     let png = tab
         .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
         .expect("screenshot");
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
-    std::fs::write(dir.join(format!("hosted-page-{name}.png")), png).unwrap();
+    std::fs::write(dir.join(format!("hosted-page-{name}.png")), png).expect("screenshot written");
 }
 
 /// Waits until the tab's URL starts with `prefix`; returns the URL.
@@ -81,7 +82,10 @@ fn wait_for_url(tab: &Tab, prefix: &str) -> String {
         if url.starts_with(prefix) {
             return url;
         }
-        assert!(Instant::now() < deadline, "browser stayed at {url}, expected {prefix}…");
+        assert!(
+            Instant::now() < deadline,
+            "browser stayed at {url}, expected {prefix}…"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -99,7 +103,8 @@ fn consumer_pays_goes_back_and_cancels_in_chromium() {
     let merchant = rt.block_on(Merchant::start());
     let m = merchant.base.clone();
 
-    let profile = std::env::temp_dir().join(format!("klarna-hpp-sim-chromium-{}", std::process::id()));
+    let profile =
+        std::env::temp_dir().join(format!("klarna-hpp-sim-chromium-{}", std::process::id()));
     let browser = launch(&profile);
     let tab = browser.new_tab().expect("a tab");
     tab.set_default_timeout(Duration::from_secs(15));
@@ -114,18 +119,29 @@ fn consumer_pays_goes_back_and_cancels_in_chromium() {
     let content = tab.get_content().unwrap();
     assert!(content.contains("Ankeborg Outdoor") && content.contains("Battery Power Pack"));
     assert_eq!(rt.block_on(api.hpp_status(&hpp)), "IN_PROGRESS");
-    tab.wait_for_element("#category-pay_later").unwrap().click().unwrap();
+    tab.wait_for_element("#category-pay_later")
+        .unwrap()
+        .click()
+        .unwrap();
     screenshot(&tab, "open");
     tab.wait_for_element("#pay").unwrap().click().unwrap();
     let landed = wait_for_url(&tab, &format!("{m}/success"));
-    let session = rt.block_on(api.get(&format!("/hpp/v1/sessions/{hpp}"))).body;
+    let session = rt
+        .block_on(api.get(&format!("/hpp/v1/sessions/{hpp}")))
+        .body;
     assert_eq!(session["status"], "COMPLETED");
     let token = session["authorization_token"].as_str().unwrap();
-    assert_eq!(landed, format!("{m}/success?sid={hpp}&token={token}&order="));
+    assert_eq!(
+        landed,
+        format!("{m}/success?sid={hpp}&token={token}&order=")
+    );
     tab.wait_for_element("#landed").unwrap();
     screenshot(&tab, "success");
     // Paid with the chosen category.
-    let order = rt.block_on(api.post(&format!("/payments/v1/authorizations/{token}/order"), &order_body()));
+    let order = rt.block_on(api.post(
+        &format!("/payments/v1/authorizations/{token}/order"),
+        &order_body(),
+    ));
     assert_eq!(order.body["authorized_payment_method"]["type"], "invoice");
 
     // Back: the back URL, status BACK.
@@ -135,7 +151,10 @@ fn consumer_pays_goes_back_and_cancels_in_chromium() {
         .wait_until_navigated()
         .unwrap();
     tab.wait_for_element("#back").unwrap().click().unwrap();
-    assert_eq!(wait_for_url(&tab, &format!("{m}/back")), format!("{m}/back?sid={hpp}"));
+    assert_eq!(
+        wait_for_url(&tab, &format!("{m}/back")),
+        format!("{m}/back?sid={hpp}")
+    );
     assert_eq!(rt.block_on(api.hpp_status(&hpp)), "BACK");
 
     // Cancel (eCommerce: treated as back by Klarna): the cancel URL.
@@ -145,7 +164,10 @@ fn consumer_pays_goes_back_and_cancels_in_chromium() {
         .unwrap();
     assert_eq!(rt.block_on(api.hpp_status(&hpp)), "IN_PROGRESS", "reopened");
     tab.wait_for_element("#cancel").unwrap().click().unwrap();
-    assert_eq!(wait_for_url(&tab, &format!("{m}/cancel")), format!("{m}/cancel?sid={hpp}"));
+    assert_eq!(
+        wait_for_url(&tab, &format!("{m}/cancel")),
+        format!("{m}/cancel?sid={hpp}")
+    );
     assert_eq!(rt.block_on(api.hpp_status(&hpp)), "BACK");
 
     // Decline without merchant URLs: Klarna's generic page.
@@ -158,7 +180,10 @@ fn consumer_pays_goes_back_and_cancels_in_chromium() {
     wait_for_url(&tab, &format!("{}/hpp/pay/{hpp}/status", api.base));
     let status = tab.wait_for_element("#status").unwrap();
     assert_eq!(
-        status.get_attribute_value("data-status").unwrap().as_deref(),
+        status
+            .get_attribute_value("data-status")
+            .unwrap()
+            .as_deref(),
         Some("FAILED")
     );
     screenshot(&tab, "declined");

@@ -1,4 +1,5 @@
 //! The control API over real HTTP (clock, consumer, logs, reset) and the binary.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 mod support;
 
@@ -29,18 +30,35 @@ async fn post_json(url: String, body: Option<Value>) -> (u16, Value) {
 async fn clock() {
     let sim = start().await;
     let base = sim.base_url().to_owned();
-    assert_eq!(get_json(format!("{base}/_sim/clock")).await.1["now"], "2024-05-01T12:00:00.000Z");
-    let (s, v) = post_json(format!("{base}/_sim/clock/advance"), Some(json!({"seconds": 90061.5}))).await;
+    assert_eq!(
+        get_json(format!("{base}/_sim/clock")).await.1["now"],
+        "2024-05-01T12:00:00.000Z"
+    );
+    let (s, v) = post_json(
+        format!("{base}/_sim/clock/advance"),
+        Some(json!({"seconds": 90061.5})),
+    )
+    .await;
     assert_eq!(s, 200);
     assert_eq!(v["now"], "2024-05-02T13:01:01.500Z");
-    assert_eq!(sim.now(), klarna_hpp_sim::time::macros::datetime!(2024-05-02 13:01:01.5 UTC));
-    let (s, _) = post_json(format!("{base}/_sim/clock/advance"), Some(json!({"seconds": -1}))).await;
+    assert_eq!(
+        sim.now(),
+        klarna_hpp_sim::time::macros::datetime!(2024-05-02 13:01:01.5 UTC)
+    );
+    let (s, _) = post_json(
+        format!("{base}/_sim/clock/advance"),
+        Some(json!({"seconds": -1})),
+    )
+    .await;
     assert_eq!(s, 400);
     let (s, _) = post_json(format!("{base}/_sim/clock/advance"), Some(json!({}))).await;
     assert_eq!(s, 400);
     let (_, info) = get_json(format!("{base}/_sim/")).await;
     assert_eq!(info["base_url"], base.as_str());
-    assert_eq!(info["operations"].as_array().unwrap().len(), klarna_hpp_sim::OPERATIONS.len());
+    assert_eq!(
+        info["operations"].as_array().unwrap().len(),
+        klarna_hpp_sim::OPERATIONS.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -55,12 +73,20 @@ async fn consumer_over_http() {
     let (s, v) = get_json(format!("{base}/_sim/hpp/{hpp}")).await;
     assert_eq!(s, 200);
     assert_eq!(v["kp_session_id"], kp.as_str());
-    assert_eq!(v["payment_method_categories"], json!(["pay_now", "pay_later"]));
+    assert_eq!(
+        v["payment_method_categories"],
+        json!(["pay_now", "pay_later"])
+    );
     assert_eq!(v["place_order_mode"], "NONE");
 
     let (s, v) = post_json(format!("{base}/_sim/hpp/{hpp}/open"), None).await;
     assert_eq!((s, v["status"].as_str()), (200, Some("IN_PROGRESS")));
-    for (action, status) in [("decline", "FAILED"), ("back", "BACK"), ("cancel", "BACK"), ("error", "ERROR")] {
+    for (action, status) in [
+        ("decline", "FAILED"),
+        ("back", "BACK"),
+        ("cancel", "BACK"),
+        ("error", "ERROR"),
+    ] {
         let (s, v) = post_json(format!("{base}/_sim/hpp/{hpp}/{action}"), None).await;
         assert_eq!((s, v["status"].as_str()), (200, Some(status)), "{action}");
     }
@@ -74,9 +100,15 @@ async fn consumer_over_http() {
     let token = v["authorization_token"].as_str().unwrap();
     assert!(v["redirect_url"].as_str().unwrap().contains(token));
     let order = api
-        .post(&format!("/payments/v1/authorizations/{token}/order"), &order_body())
+        .post(
+            &format!("/payments/v1/authorizations/{token}/order"),
+            &order_body(),
+        )
         .await;
-    assert_eq!(order.body["authorized_payment_method"]["type"], "invoice", "paid with pay_later");
+    assert_eq!(
+        order.body["authorized_payment_method"]["type"], "invoice",
+        "paid with pay_later"
+    );
 
     let (s, v) = post_json(format!("{base}/_sim/hpp/{hpp}/pay"), None).await;
     assert_eq!(s, 409, "{v}");
@@ -98,7 +130,9 @@ async fn logs_and_reset() {
     let sim = start().await;
     let api = Api::new(&sim);
     let (kp, hpp) = api.checkout(json!({})).await;
-    api.without_auth().get(&format!("/hpp/v1/sessions/{hpp}")).await;
+    api.without_auth()
+        .get(&format!("/hpp/v1/sessions/{hpp}"))
+        .await;
     let (_, log) = get_json(format!("{}/_sim/requests", api.base)).await;
     let log = log.as_array().unwrap();
     assert_eq!(log.len(), 3);
@@ -107,14 +141,20 @@ async fn logs_and_reset() {
     assert_eq!(log[0]["method"], "POST");
     assert_eq!(log[0]["path"], "/payments/v1/sessions");
     assert_eq!(log[0]["user_agent"], "klarna-hpp-sim-tests/1");
-    assert!(log[0]["body"].as_str().unwrap().contains("Battery Power Pack"));
+    assert!(log[0]["body"]
+        .as_str()
+        .unwrap()
+        .contains("Battery Power Pack"));
     assert_eq!(log[1]["operation"], "hpp.create_session");
     assert_eq!(log[1]["status"], 201);
     assert_eq!(log[2]["status"], 401);
     let rust_log = sim.requests();
     assert_eq!(rust_log.len(), 3);
     assert_eq!(rust_log[2].seq, 3);
-    assert!(!format!("{:?}", rust_log[0]).contains("Battery"), "Debug hides bodies");
+    assert!(
+        !format!("{:?}", rust_log[0]).contains("Battery"),
+        "Debug hides bodies"
+    );
     // Correlation ids are the ones sent back.
     let r = api.get(&format!("/hpp/v1/sessions/{hpp}")).await;
     assert_eq!(
@@ -125,10 +165,17 @@ async fn logs_and_reset() {
     sim.advance(hours(5));
     let (s, _) = post_json(format!("{}/_sim/reset", api.base), None).await;
     assert_eq!(s, 204);
-    assert_eq!(sim.now(), klarna_hpp_sim::time::macros::datetime!(2024-05-01 12:00 UTC));
+    assert_eq!(
+        sim.now(),
+        klarna_hpp_sim::time::macros::datetime!(2024-05-01 12:00 UTC)
+    );
     assert!(sim.requests().is_empty());
-    api.get(&format!("/hpp/v1/sessions/{hpp}")).await.assert_error(404, "NOT_FOUND");
-    api.get(&format!("/payments/v1/sessions/{kp}")).await.assert_error(404, "NOT_FOUND");
+    api.get(&format!("/hpp/v1/sessions/{hpp}"))
+        .await
+        .assert_error(404, "NOT_FOUND");
+    api.get(&format!("/payments/v1/sessions/{kp}"))
+        .await
+        .assert_error(404, "NOT_FOUND");
     let (_, stats) = get_json(format!("{}/_sim/stats", api.base)).await;
     assert_eq!(stats["hpp_sessions"], 0);
     // Ids keep counting after a reset.
@@ -152,7 +199,10 @@ async fn seeded_ids_are_deterministic() {
 fn background_handle_for_blocking_code() {
     let sim = klarna_hpp_sim::Sim::start_background(config()).unwrap();
     let base = sim.base_url().to_owned();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let status = rt.block_on(async {
         reqwest::Client::new()
             .post(format!("{base}/payments/v1/sessions"))
@@ -174,16 +224,30 @@ fn background_handle_for_blocking_code() {
 #[test]
 fn the_binary_prints_its_url_and_stops_on_ctrl_c() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_klarna-hpp-sim"))
-        .args(["--listen", "127.0.0.1:0", "--username", "shop", "--password", "secret", "--seed", "3"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--username",
+            "shop",
+            "--password",
+            "secret",
+            "--seed",
+            "3",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let base = line.trim().to_owned();
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let statuses = rt.block_on(async {
         let c = reqwest::Client::new();
         let ok = c

@@ -1,5 +1,6 @@
 //! The HPP API and the hosted page over real HTTP: sessions, rules, lifetimes, disable,
 //! distribution, and the consumer's actions with the redirects they produce.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 mod support;
 
@@ -20,11 +21,20 @@ async fn create_and_read() {
     assert_eq!(r.status, 201, "{}", r.text);
     let id = r.body["session_id"].as_str().unwrap();
     let base = &api.base;
-    assert_eq!(r.body["session_url"], format!("{base}/hpp/v1/sessions/{id}"));
+    assert_eq!(
+        r.body["session_url"],
+        format!("{base}/hpp/v1/sessions/{id}")
+    );
     assert_eq!(r.body["redirect_url"], format!("{base}/hpp/pay/{id}"));
     assert_eq!(r.body["qr_code_url"], format!("{base}/hpp/pay/{id}/qr"));
-    assert_eq!(r.body["distribution_url"], format!("{base}/hpp/v1/sessions/{id}/distribution"));
-    assert_eq!(r.body["expires_at"], "2024-05-03T11:00:00.000Z", "1 h before the KP session");
+    assert_eq!(
+        r.body["distribution_url"],
+        format!("{base}/hpp/v1/sessions/{id}/distribution")
+    );
+    assert_eq!(
+        r.body["expires_at"], "2024-05-03T11:00:00.000Z",
+        "1 h before the KP session"
+    );
     assert!(r.body["distribution_module"]["token"].is_string());
 
     let read = api.get(r.body["session_url"].as_str().unwrap()).await;
@@ -37,7 +47,11 @@ async fn create_and_read() {
 async fn refuses(api: &Api, body: serde_json::Value, status: u16, code: &str, mentions: &str) {
     let r = api.post("/hpp/v1/sessions", &body).await;
     r.assert_error(status, code);
-    assert!(r.text.contains(mentions), "expected {mentions:?} in {}", r.text);
+    assert!(
+        r.text.contains(mentions),
+        "expected {mentions:?} in {}",
+        r.text
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -46,7 +60,14 @@ async fn creation_rules() {
     let api = Api::new(&sim);
     let kp = api.kp_session(&kp_body()).await;
     let psu = api.kp_url(&kp);
-    refuses(&api, json!({}), 400, "CONSTRAINT_VIOLATION", "payment_session_url").await;
+    refuses(
+        &api,
+        json!({}),
+        400,
+        "CONSTRAINT_VIOLATION",
+        "payment_session_url",
+    )
+    .await;
     refuses(
         &api,
         json!({"payment_session_url": psu, "options": {"payment_method_category": "PAY_LATER",
@@ -137,15 +158,25 @@ async fn hpp_expires_one_hour_before_kp() {
     sim.advance(hours(1));
     let r = api.get(&format!("/hpp/v1/sessions/{hpp}")).await;
     r.assert_error(404, "NOT_FOUND");
-    assert!(r.text.contains("HPP session has expired or could not be found"));
+    assert!(r
+        .text
+        .contains("HPP session has expired or could not be found"));
     // The KP session still lives for an hour, but a new HPP session would expire at once.
-    assert_eq!(api.get(&format!("/payments/v1/sessions/{kp}")).await.status, 200);
+    assert_eq!(
+        api.get(&format!("/payments/v1/sessions/{kp}")).await.status,
+        200
+    );
     let r = api
-        .post("/hpp/v1/sessions", &json!({"payment_session_url": api.kp_url(&kp)}))
+        .post(
+            "/hpp/v1/sessions",
+            &json!({"payment_session_url": api.kp_url(&kp)}),
+        )
         .await;
     r.assert_error(404, "NOT_FOUND");
     // The page is gone too.
-    let page = reqwest::get(format!("{}/hpp/pay/{hpp}", api.base)).await.unwrap();
+    let page = reqwest::get(format!("{}/hpp/pay/{hpp}", api.base))
+        .await
+        .unwrap();
     assert_eq!(page.status(), 404);
     api.delete(&format!("/hpp/v1/sessions/{hpp}"))
         .await
@@ -162,11 +193,25 @@ async fn disable() {
     assert_eq!(r.status, 204);
     assert_eq!(r.text, "");
     assert_eq!(api.hpp_status(&hpp).await, "DISABLED");
-    assert_eq!(api.delete(&format!("/hpp/v1/sessions/{hpp}")).await.status, 204);
+    assert_eq!(
+        api.delete(&format!("/hpp/v1/sessions/{hpp}")).await.status,
+        204
+    );
     let err = sim.consumer(&hpp).pay().unwrap_err();
-    assert_eq!(err, klarna_hpp_sim::ConsumerError::Final { status: "DISABLED".into() });
-    let page = reqwest::get(format!("{}/hpp/pay/{hpp}", api.base)).await.unwrap();
-    assert_eq!(page.status(), 404, "a disabled link shows an explicit error");
+    assert_eq!(
+        err,
+        klarna_hpp_sim::ConsumerError::Final {
+            status: "DISABLED".into()
+        }
+    );
+    let page = reqwest::get(format!("{}/hpp/pay/{hpp}", api.base))
+        .await
+        .unwrap();
+    assert_eq!(
+        page.status(),
+        404,
+        "a disabled link shows an explicit error"
+    );
 
     // Disabling a completed session is refused.
     let (_, hpp) = api.checkout(json!({})).await;
@@ -183,7 +228,10 @@ async fn distribution_records_the_message() {
     let (_, hpp) = api.checkout(json!({})).await;
     let path = format!("/hpp/v1/sessions/{hpp}/distribution");
     let email = api
-        .post(&path, &json!({"method": "email", "contact_information": {"email": "test@example.com"}}))
+        .post(
+            &path,
+            &json!({"method": "email", "contact_information": {"email": "test@example.com"}}),
+        )
         .await;
     assert_eq!(email.status, 201, "{}", email.text);
     assert_eq!(email.text, "");
@@ -209,7 +257,10 @@ async fn distribution_records_the_message() {
     assert!(messages[0].text.contains(&messages[0].link));
     assert_eq!(messages[1].phone_country.as_deref(), Some("SE"));
     assert_eq!(messages[2].recipient, "klarna:1234");
-    assert!(!format!("{:?}", messages[0]).contains("test@example.com"), "Debug redacts");
+    assert!(
+        !format!("{:?}", messages[0]).contains("test@example.com"),
+        "Debug redacts"
+    );
     // The control API shows the same.
     let via_http: serde_json::Value = reqwest::get(format!("{}/_sim/messages", api.base))
         .await
@@ -219,31 +270,49 @@ async fn distribution_records_the_message() {
         .unwrap();
     assert_eq!(via_http.as_array().unwrap().len(), 3);
 
-    api.post(&path, &json!({"method": "email", "contact_information": {}}))
-        .await
-        .assert_error(400, "MISSING_CONTACT_DATA");
-    api.post(&path, &json!({"method": "sms", "contact_information": {"phone": "0700"}}))
-        .await
-        .assert_error(400, "MISSING_CONTACT_DATA");
+    api.post(
+        &path,
+        &json!({"method": "email", "contact_information": {}}),
+    )
+    .await
+    .assert_error(400, "MISSING_CONTACT_DATA");
+    api.post(
+        &path,
+        &json!({"method": "sms", "contact_information": {"phone": "0700"}}),
+    )
+    .await
+    .assert_error(400, "MISSING_CONTACT_DATA");
     api.post(
         &path,
         &json!({"method": "sms", "contact_information": {"phone": "07000212345", "phone_country": "SWE"}}),
     )
     .await
     .assert_error(400, "UNSUPPORTED_COUNTRY");
-    api.post(&path, &json!({"method": "email", "contact_information": {"email": "nope"}}))
-        .await
-        .assert_error(400, "CONSTRAINT_VIOLATION");
-    api.post(&path, &json!({"method": "pigeon", "contact_information": {}}))
-        .await
-        .assert_error(400, "CONSTRAINT_VIOLATION");
+    api.post(
+        &path,
+        &json!({"method": "email", "contact_information": {"email": "nope"}}),
+    )
+    .await
+    .assert_error(400, "CONSTRAINT_VIOLATION");
+    api.post(
+        &path,
+        &json!({"method": "pigeon", "contact_information": {}}),
+    )
+    .await
+    .assert_error(400, "CONSTRAINT_VIOLATION");
     api.post(&path, &json!({"contact_information": {"email": "a@b.se"}}))
         .await
         .assert_error(400, "CONSTRAINT_VIOLATION");
 
-    assert_eq!(api.delete(&format!("/hpp/v1/sessions/{hpp}")).await.status, 204);
+    assert_eq!(
+        api.delete(&format!("/hpp/v1/sessions/{hpp}")).await.status,
+        204
+    );
     let r = api
-        .post(&path, &json!({"method": "email", "contact_information": {"email": "a@b.se"}}))
+        .post(
+            &path,
+            &json!({"method": "email", "contact_information": {"email": "a@b.se"}}),
+        )
         .await;
     r.assert_error(400, "CONSTRAINT_VIOLATION");
     assert!(r.text.contains("disabled"));
@@ -261,7 +330,9 @@ async fn pay_with_place_order_mode_none_gives_a_token() {
     let sim = start().await;
     let api = Api::new(&sim);
     let merchant = Merchant::start().await;
-    let (_, hpp) = api.checkout(json!({"merchant_urls": merchant.urls()})).await;
+    let (_, hpp) = api
+        .checkout(json!({"merchant_urls": merchant.urls()}))
+        .await;
     let out = sim.consumer(&hpp).pay_with("PAY_LATER").unwrap();
     assert_eq!(out.status, "COMPLETED");
     let token = out.authorization_token.clone().unwrap();
@@ -274,7 +345,12 @@ async fn pay_with_place_order_mode_none_gives_a_token() {
     assert_eq!(read.body["status"], "COMPLETED");
     assert_eq!(read.body["authorization_token"], token.as_str());
     let err = sim.consumer(&hpp).pay().unwrap_err();
-    assert_eq!(err, klarna_hpp_sim::ConsumerError::Final { status: "COMPLETED".into() });
+    assert_eq!(
+        err,
+        klarna_hpp_sim::ConsumerError::Final {
+            status: "COMPLETED".into()
+        }
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -282,21 +358,31 @@ async fn place_order_and_capture_order_modes() {
     let sim = start().await;
     let api = Api::new(&sim);
     let merchant = Merchant::start().await;
-    for (mode, order_status, captured) in [("PLACE_ORDER", "AUTHORIZED", 0), ("CAPTURE_ORDER", "CAPTURED", 62400)] {
+    for (mode, order_status, captured) in [
+        ("PLACE_ORDER", "AUTHORIZED", 0),
+        ("CAPTURE_ORDER", "CAPTURED", 62400),
+    ] {
         let (kp, hpp) = api
-            .checkout(json!({"merchant_urls": merchant.urls(), "options": {"place_order_mode": mode}}))
+            .checkout(
+                json!({"merchant_urls": merchant.urls(), "options": {"place_order_mode": mode}}),
+            )
             .await;
         let out = sim.consumer(&hpp).pay().unwrap();
         let order_id = out.order_id.clone().unwrap();
         assert!(out.authorization_token.is_none());
         assert_eq!(
             out.redirect_url,
-            format!("{}/success?sid={hpp}&token=&order={order_id}", merchant.base)
+            format!(
+                "{}/success?sid={hpp}&token=&order={order_id}",
+                merchant.base
+            )
         );
         let read = api.get(&format!("/hpp/v1/sessions/{hpp}")).await;
         assert_eq!(read.body["order_id"], order_id.as_str());
         let reference = read.body["klarna_reference"].as_str().unwrap();
-        let order = api.get(&format!("/ordermanagement/v1/orders/{order_id}")).await;
+        let order = api
+            .get(&format!("/ordermanagement/v1/orders/{order_id}"))
+            .await;
         assert_eq!(order.body["status"], order_status);
         assert_eq!(order.body["captured_amount"], captured);
         assert_eq!(order.body["klarna_reference"], reference);
@@ -314,7 +400,9 @@ async fn decline_back_cancel_error() {
     let sim = start().await;
     let api = Api::new(&sim);
     let merchant = Merchant::start().await;
-    let (_, hpp) = api.checkout(json!({"merchant_urls": merchant.urls()})).await;
+    let (_, hpp) = api
+        .checkout(json!({"merchant_urls": merchant.urls()}))
+        .await;
     let c = sim.consumer(&hpp);
     let m = &merchant.base;
 
@@ -324,7 +412,10 @@ async fn decline_back_cancel_error() {
     assert_eq!(api.hpp_status(&hpp).await, "FAILED");
 
     let out = c.back().unwrap();
-    assert_eq!((out.status.as_str(), out.redirect_url.as_str()), ("BACK", format!("{m}/back?sid={hpp}").as_str()));
+    assert_eq!(
+        (out.status.as_str(), out.redirect_url.as_str()),
+        ("BACK", format!("{m}/back?sid={hpp}").as_str())
+    );
 
     // eCommerce: cancel is treated as back.
     let out = c.cancel().unwrap();
@@ -332,30 +423,48 @@ async fn decline_back_cancel_error() {
     assert_eq!(out.redirect_url, format!("{m}/cancel?sid={hpp}"));
 
     let out = c.error().unwrap();
-    assert_eq!((out.status.as_str(), out.redirect_url.as_str()), ("ERROR", format!("{m}/error?sid={hpp}").as_str()));
+    assert_eq!(
+        (out.status.as_str(), out.redirect_url.as_str()),
+        ("ERROR", format!("{m}/error?sid={hpp}").as_str())
+    );
 
     let out = c.open().unwrap();
     assert_eq!(out.status, "IN_PROGRESS");
     assert_eq!(out.redirect_url, format!("{}/hpp/pay/{hpp}", api.base));
-    assert_eq!(c.pay().unwrap().status, "COMPLETED", "a session may be retried after FAILED/BACK/ERROR");
+    assert_eq!(
+        c.pay().unwrap().status,
+        "COMPLETED",
+        "a session may be retried after FAILED/BACK/ERROR"
+    );
 
     // In store, cancel is final.
     let mut kp = kp_body();
     kp["acquiring_channel"] = json!("IN_STORE");
     let kp = api.kp_session(&kp).await;
-    let hpp = api.hpp_session(&kp, json!({"merchant_urls": {"back": format!("{m}/back")}})).await;
+    let hpp = api
+        .hpp_session(&kp, json!({"merchant_urls": {"back": format!("{m}/back")}}))
+        .await;
     let hpp = hpp["session_id"].as_str().unwrap();
     let out = sim.consumer(hpp).cancel().unwrap();
     assert_eq!(out.status, "CANCELLED");
-    assert_eq!(out.redirect_url, format!("{m}/back"), "cancel falls back to the back URL");
+    assert_eq!(
+        out.redirect_url,
+        format!("{m}/back"),
+        "cancel falls back to the back URL"
+    );
     assert_eq!(api.hpp_status(hpp).await, "CANCELLED");
     api.delete(&format!("/hpp/v1/sessions/{hpp}"))
         .await
         .assert_error(400, "INVALID_OPERATION");
 
     // Without merchant URLs the emulator's own page is the destination; error falls back to failure.
-    let (_, hpp) = api.checkout(json!({"merchant_urls": {"failure": format!("{m}/failure")}})).await;
-    assert_eq!(sim.consumer(&hpp).error().unwrap().redirect_url, format!("{m}/failure"));
+    let (_, hpp) = api
+        .checkout(json!({"merchant_urls": {"failure": format!("{m}/failure")}}))
+        .await;
+    assert_eq!(
+        sim.consumer(&hpp).error().unwrap().redirect_url,
+        format!("{m}/failure")
+    );
     assert_eq!(
         sim.consumer(&hpp).back().unwrap().redirect_url,
         format!("{}/hpp/pay/{hpp}/status", api.base)
@@ -367,7 +476,9 @@ async fn payment_fallback_offers_other_categories() {
     let sim = start().await;
     let api = Api::new(&sim);
     let (_, hpp) = api
-        .checkout(json!({"options": {"payment_method_category": "PAY_LATER", "payment_fallback": true}}))
+        .checkout(
+            json!({"options": {"payment_method_category": "PAY_LATER", "payment_fallback": true}}),
+        )
         .await;
     let c = sim.consumer(&hpp);
     assert!(matches!(
@@ -377,7 +488,10 @@ async fn payment_fallback_offers_other_categories() {
     let out = c.decline().unwrap();
     assert_eq!(out.status, "IN_PROGRESS");
     assert_eq!(out.fallback_categories, ["pay_now", "pay_over_time"]);
-    assert_eq!(out.redirect_url, format!("{}/hpp/pay/{hpp}?fallback=1", api.base));
+    assert_eq!(
+        out.redirect_url,
+        format!("{}/hpp/pay/{hpp}?fallback=1", api.base)
+    );
     let out = c.decline_with("pay_now").unwrap();
     assert_eq!(out.fallback_categories, ["pay_over_time"]);
     let out = c.decline().unwrap();
@@ -386,7 +500,11 @@ async fn payment_fallback_offers_other_categories() {
     let (_, hpp) = api
         .checkout(json!({"options": {"payment_method_category": "PAY_LATER"}}))
         .await;
-    assert_eq!(sim.consumer(&hpp).decline().unwrap().status, "FAILED", "no fallback by default");
+    assert_eq!(
+        sim.consumer(&hpp).decline().unwrap().status,
+        "FAILED",
+        "no fallback by default"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -423,45 +541,90 @@ async fn the_page_and_its_buttons() {
     ] {
         assert!(html.contains(needle), "page lacks {needle}");
     }
-    assert!(!html.contains("value=\"pay_now\""), "only the allowed categories");
-    assert_eq!(api.hpp_status(&hpp).await, "IN_PROGRESS", "opening the page");
+    assert!(
+        !html.contains("value=\"pay_now\""),
+        "only the allowed categories"
+    );
+    assert_eq!(
+        api.hpp_status(&hpp).await,
+        "IN_PROGRESS",
+        "opening the page"
+    );
 
     let r = client
         .post(&page_url)
-        .form(&[("action", "pay"), ("payment_method_category", "pay_over_time")])
+        .form(&[
+            ("action", "pay"),
+            ("payment_method_category", "pay_over_time"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
     let location = r.headers()["location"].to_str().unwrap().to_owned();
-    assert!(location.starts_with(&format!("{}/success?sid={hpp}&token=", merchant.base)), "{location}");
+    assert!(
+        location.starts_with(&format!("{}/success?sid={hpp}&token=", merchant.base)),
+        "{location}"
+    );
     assert_eq!(api.hpp_status(&hpp).await, "COMPLETED");
     let done = client.get(&page_url).send().await.unwrap();
     assert_eq!(done.status(), 200);
-    assert!(done.text().await.unwrap().contains("Your payment is complete"));
-    let r = client.post(&page_url).form(&[("action", "pay")]).send().await.unwrap();
+    assert!(done
+        .text()
+        .await
+        .unwrap()
+        .contains("Your payment is complete"));
+    let r = client
+        .post(&page_url)
+        .form(&[("action", "pay")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 409);
 
     // The generic page when no URL was given.
     let (_, hpp) = api.checkout(json!({})).await;
     let url = format!("{}/hpp/pay/{hpp}", api.base);
-    let r = client.post(&url).form(&[("action", "back")]).send().await.unwrap();
+    let r = client
+        .post(&url)
+        .form(&[("action", "back")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     let status_url = r.headers()["location"].to_str().unwrap().to_owned();
     assert_eq!(status_url, format!("{url}/status"));
-    let status_page = client.get(&status_url).send().await.unwrap().text().await.unwrap();
+    let status_page = client
+        .get(&status_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(status_page.contains("data-status=\"BACK\""));
-    let r = client.post(&url).form(&[("action", "dance")]).send().await.unwrap();
+    let r = client
+        .post(&url)
+        .form(&[("action", "dance")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     let r = client
         .post(&url)
-        .form(&[("action", "pay"), ("payment_method_category", "direct_debit")])
+        .form(&[
+            ("action", "pay"),
+            ("payment_method_category", "direct_debit"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
     let missing = client
-        .get(format!("{}/hpp/pay/0b1d9815-165e-42e2-8867-35bc03789e00", api.base))
+        .get(format!(
+            "{}/hpp/pay/0b1d9815-165e-42e2-8867-35bc03789e00",
+            api.base
+        ))
         .send()
         .await
         .unwrap();
@@ -473,11 +636,19 @@ async fn qr_code_is_an_svg_of_the_link() {
     let sim = start().await;
     let api = Api::new(&sim);
     let (_, hpp) = api.checkout(json!({})).await;
-    let r = reqwest::get(format!("{}/hpp/pay/{hpp}/qr", api.base)).await.unwrap();
+    let r = reqwest::get(format!("{}/hpp/pay/{hpp}/qr", api.base))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "image/svg+xml");
     let svg = r.text().await.unwrap();
-    assert!(svg.starts_with("<?xml") && svg.contains("<svg") && svg.contains("<path"), "{}", &svg[..100.min(svg.len())]);
-    let missing = reqwest::get(format!("{}/hpp/pay/nope/qr", api.base)).await.unwrap();
+    assert!(
+        svg.starts_with("<?xml") && svg.contains("<svg") && svg.contains("<path"),
+        "{}",
+        &svg[..100.min(svg.len())]
+    );
+    let missing = reqwest::get(format!("{}/hpp/pay/nope/qr", api.base))
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 404);
 }

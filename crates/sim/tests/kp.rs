@@ -1,5 +1,6 @@
 //! Klarna Payments v1 against the emulator over real HTTP: sessions, rules, lifetimes, orders
 //! from authorization tokens (one order per token), authorization release, customer tokens.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 mod support;
 
@@ -28,14 +29,18 @@ async fn create_read_and_update_a_session() {
     assert_eq!(read.body["order_amount"], 62400);
     assert_eq!(read.body["expires_at"], "2024-05-03T12:00:00.000Z", "48 h");
     assert!(
-        read.body["customer"].get("national_identification_number").is_none(),
+        read.body["customer"]
+            .get("national_identification_number")
+            .is_none(),
         "customer_read omits the national id"
     );
 
     sim.advance(hours(10));
     let mut update = kp_body();
     update["merchant_reference2"] = json!("REF-2");
-    let u = api.post(&format!("/payments/v1/sessions/{id}"), &update).await;
+    let u = api
+        .post(&format!("/payments/v1/sessions/{id}"), &update)
+        .await;
     assert_eq!(u.status, 204);
     assert_eq!(u.text, "");
     let read = api.get(&format!("/payments/v1/sessions/{id}")).await;
@@ -50,7 +55,10 @@ async fn create_read_and_update_a_session() {
 async fn credentials_are_checked() {
     let sim = start().await;
     let api = Api::new(&sim);
-    let r = api.without_auth().post("/payments/v1/sessions", &kp_body()).await;
+    let r = api
+        .without_auth()
+        .post("/payments/v1/sessions", &kp_body())
+        .await;
     r.assert_error(401, "UNAUTHORIZED");
     assert!(r.header("www-authenticate").unwrap().starts_with("Basic"));
     api.with_auth("DemoMerchant", "wrong")
@@ -67,7 +75,10 @@ async fn credentials_are_checked() {
             "POST",
             "/payments/v1/sessions",
             Some(kp_body().to_string().into_bytes()),
-            &[("Authorization", "Basic RGVtb01lcmNoYW50OkRlbW9QYXNzd29yZA==")],
+            &[(
+                "Authorization",
+                "Basic RGVtb01lcmNoYW50OkRlbW9QYXNzd29yZA==",
+            )],
         )
         .await;
     assert_eq!(r.status, 200);
@@ -77,7 +88,9 @@ async fn credentials_are_checked() {
 async fn unknown_paths_and_methods() {
     let sim = start().await;
     let api = Api::new(&sim);
-    api.get("/payments/v2/sessions").await.assert_error(404, "NOT_FOUND");
+    api.get("/payments/v2/sessions")
+        .await
+        .assert_error(404, "NOT_FOUND");
     api.send("PUT", "/payments/v1/sessions", None, &[])
         .await
         .assert_error(405, "METHOD_NOT_ALLOWED");
@@ -87,7 +100,10 @@ async fn rejects(api: &Api, body: Value, field: &str) {
     let r = api.post("/payments/v1/sessions", &body).await;
     r.assert_error(400, "BAD_VALUE");
     let messages = r.body["error_messages"].to_string();
-    assert!(messages.contains(&format!("Bad value: {field}")), "{field}: {messages}");
+    assert!(
+        messages.contains(&format!("Bad value: {field}")),
+        "{field}: {messages}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -124,7 +140,12 @@ async fn session_rules() {
     rejects(&api, b, "order_tax_amount").await;
 
     let r = api
-        .send("POST", "/payments/v1/sessions", Some(b"{not json".to_vec()), &[])
+        .send(
+            "POST",
+            "/payments/v1/sessions",
+            Some(b"{not json".to_vec()),
+            &[],
+        )
         .await;
     r.assert_error(400, "BAD_VALUE");
 
@@ -144,7 +165,10 @@ async fn session_rules() {
     // Updates are checked against the merged session.
     let id = api.kp_session(&kp_body()).await;
     let r = api
-        .post(&format!("/payments/v1/sessions/{id}"), &json!({"order_amount": 100}))
+        .post(
+            &format!("/payments/v1/sessions/{id}"),
+            &json!({"order_amount": 100}),
+        )
         .await;
     r.assert_error(400, "BAD_VALUE");
 }
@@ -155,7 +179,10 @@ async fn sessions_expire_after_48_hours() {
     let api = Api::new(&sim);
     let id = api.kp_session(&kp_body()).await;
     sim.advance(hours(47));
-    assert_eq!(api.get(&format!("/payments/v1/sessions/{id}")).await.status, 200);
+    assert_eq!(
+        api.get(&format!("/payments/v1/sessions/{id}")).await.status,
+        200
+    );
     sim.advance(hours(1));
     api.get(&format!("/payments/v1/sessions/{id}"))
         .await
@@ -210,7 +237,9 @@ async fn one_order_per_authorization_token() {
         .assert_error(404, "SESSION_COMPLETED");
 
     // The order exists in Order Management.
-    let order = api.get(&format!("/ordermanagement/v1/orders/{order_id}")).await;
+    let order = api
+        .get(&format!("/ordermanagement/v1/orders/{order_id}"))
+        .await;
     assert_eq!(order.status, 200);
     assert_eq!(order.body["status"], "AUTHORIZED");
     assert_eq!(order.body["order_amount"], 62400);
@@ -247,7 +276,10 @@ async fn order_data_must_match_the_session() {
     let r = api.post(&path, &less).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let order = api
-        .get(&format!("/ordermanagement/v1/orders/{}", r.body["order_id"].as_str().unwrap()))
+        .get(&format!(
+            "/ordermanagement/v1/orders/{}",
+            r.body["order_id"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(order.body["status"], "CAPTURED", "auto_capture");
     assert_eq!(order.body["captured_amount"], 59500);
@@ -260,7 +292,10 @@ async fn tokens_live_60_minutes() {
     let (_, token) = authorized(&api, &sim, kp_body()).await;
     sim.advance(std::time::Duration::from_secs(60 * 60));
     let r = api
-        .post(&format!("/payments/v1/authorizations/{token}/order"), &order_body())
+        .post(
+            &format!("/payments/v1/authorizations/{token}/order"),
+            &order_body(),
+        )
         .await;
     r.assert_error(404, "NOT_FOUND");
     assert!(r.text.contains("Invalid authorization token"));
@@ -274,15 +309,20 @@ async fn cancel_authorization() {
     let sim = start().await;
     let api = Api::new(&sim);
     let (_, token) = authorized(&api, &sim, kp_body()).await;
-    let r = api.delete(&format!("/payments/v1/authorizations/{token}")).await;
+    let r = api
+        .delete(&format!("/payments/v1/authorizations/{token}"))
+        .await;
     assert_eq!(r.status, 204);
     assert!(r.header("klarna-correlation-id").is_some());
     api.delete(&format!("/payments/v1/authorizations/{token}"))
         .await
         .assert_error(404, "NOT_FOUND");
-    api.post(&format!("/payments/v1/authorizations/{token}/order"), &order_body())
-        .await
-        .assert_error(404, "NOT_FOUND");
+    api.post(
+        &format!("/payments/v1/authorizations/{token}/order"),
+        &order_body(),
+    )
+    .await
+    .assert_error(404, "NOT_FOUND");
 
     // After the order is placed, the token is consumed.
     let (_, token) = authorized(&api, &sim, kp_body()).await;
@@ -300,9 +340,12 @@ async fn customer_tokens_need_a_tokenize_intent() {
     let request = json!({"description": "Monthly box", "intended_use": "SUBSCRIPTION", "locale": "sv-SE",
         "purchase_country": "SE", "purchase_currency": "SEK"});
     let (_, token) = authorized(&api, &sim, kp_body()).await;
-    api.post(&format!("/payments/v1/authorizations/{token}/customer-token"), &request)
-        .await
-        .assert_error(403, "INVALID_OPERATION");
+    api.post(
+        &format!("/payments/v1/authorizations/{token}/customer-token"),
+        &request,
+    )
+    .await
+    .assert_error(403, "INVALID_OPERATION");
 
     let mut kp = kp_body();
     kp["intent"] = json!("buy_and_tokenize");
@@ -312,7 +355,10 @@ async fn customer_tokens_need_a_tokenize_intent() {
     assert_eq!(r.status, 200, "{}", r.text);
     let token_id = r.body["token_id"].as_str().unwrap().to_owned();
     assert_eq!(r.body["customer"]["date_of_birth"], "1970-01-01");
-    assert_eq!(api.post(&path, &request).await.body["token_id"], token_id.as_str());
+    assert_eq!(
+        api.post(&path, &request).await.body["token_id"],
+        token_id.as_str()
+    );
     let mut other = request.clone();
     other["description"] = json!("Other");
     api.post(&path, &other).await.assert_error(409, "BAD_VALUE");
@@ -325,9 +371,14 @@ async fn customer_tokens_need_a_tokenize_intent() {
     })
     .await;
     let path = format!("/payments/v1/authorizations/{token}/customer-token");
-    api.post(&path, &invalid).await.assert_error(400, "BAD_VALUE");
-    // A tokenize-only authorization places no order.
-    api.post(&format!("/payments/v1/authorizations/{token}/order"), &order_body())
+    api.post(&path, &invalid)
         .await
-        .assert_error(403, "INVALID_OPERATION");
+        .assert_error(400, "BAD_VALUE");
+    // A tokenize-only authorization places no order.
+    api.post(
+        &format!("/payments/v1/authorizations/{token}/order"),
+        &order_body(),
+    )
+    .await
+    .assert_error(403, "INVALID_OPERATION");
 }

@@ -1,6 +1,6 @@
 //! Test support: an HTTP client for the emulator that validates every body it is served against
 //! Klarna's schemas, request fixtures, and a tiny merchant server that records what reaches it.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -20,8 +20,14 @@ fn spec(name: &str) -> &'static Value {
     let specs = SPECS.get_or_init(|| {
         let mut m = HashMap::new();
         for (n, text) in [
-            ("hpp", include_str!("../../../../docs/spec/hpp-v1.openapi.json")),
-            ("payments", include_str!("../../../../docs/spec/payments-v1.openapi.json")),
+            (
+                "hpp",
+                include_str!("../../../../docs/spec/hpp-v1.openapi.json"),
+            ),
+            (
+                "payments",
+                include_str!("../../../../docs/spec/payments-v1.openapi.json"),
+            ),
             (
                 "ordermanagement",
                 include_str!("../../../../docs/spec/ordermanagement-v1.openapi.json"),
@@ -43,7 +49,10 @@ pub fn validator(spec_name: &str, schema: &str) -> jsonschema::Validator {
     );
     let obj = root.as_object_mut().unwrap();
     obj.remove("paths");
-    obj.insert("$ref".into(), json!(format!("#/components/schemas/{schema}")));
+    obj.insert(
+        "$ref".into(),
+        json!(format!("#/components/schemas/{schema}")),
+    );
     jsonschema::draft4::new(&root).expect("schema compiles")
 }
 
@@ -62,8 +71,18 @@ pub fn assert_valid(spec_name: &str, schema: &str, instance: &Value) {
 }
 
 /// The schema a response body must match: (spec, schema, is an array of it).
-fn response_schema(method: &str, path: &str, status: u16) -> Option<(&'static str, &'static str, bool)> {
-    let segs: Vec<&str> = path.split('?').next().unwrap().trim_matches('/').split('/').collect();
+fn response_schema(
+    method: &str,
+    path: &str,
+    status: u16,
+) -> Option<(&'static str, &'static str, bool)> {
+    let segs: Vec<&str> = path
+        .split('?')
+        .next()
+        .unwrap()
+        .trim_matches('/')
+        .split('/')
+        .collect();
     let family = segs.first().copied().unwrap_or_default();
     if !(200..300).contains(&status) {
         return match family {
@@ -82,12 +101,19 @@ fn response_schema(method: &str, path: &str, status: u16) -> Option<(&'static st
         ("POST", ["hpp", "v1", "sessions"]) => ("hpp", "SessionCreationResponseV1", false),
         ("GET", ["hpp", "v1", "sessions", _]) => ("hpp", "SessionResponseV1", false),
         ("GET", ["ordermanagement", "v1", "orders", _]) => ("ordermanagement", "Order", false),
-        ("GET", ["ordermanagement", "v1", "orders", _, "captures"]) => ("ordermanagement", "Capture", true),
-        ("GET", ["ordermanagement", "v1", "orders", _, "captures", _]) => ("ordermanagement", "Capture", false),
-        ("GET", ["ordermanagement", "v1", "orders", _, "refunds", _]) => ("ordermanagement", "Refund", false),
-        ("GET", ["ordermanagement", "v1", "orders", _, "captures", _, "extend-due-date-options"]) => {
-            ("ordermanagement", "ExtendDueDateOptions", false)
+        ("GET", ["ordermanagement", "v1", "orders", _, "captures"]) => {
+            ("ordermanagement", "Capture", true)
         }
+        ("GET", ["ordermanagement", "v1", "orders", _, "captures", _]) => {
+            ("ordermanagement", "Capture", false)
+        }
+        ("GET", ["ordermanagement", "v1", "orders", _, "refunds", _]) => {
+            ("ordermanagement", "Refund", false)
+        }
+        (
+            "GET",
+            ["ordermanagement", "v1", "orders", _, "captures", _, "extend-due-date-options"],
+        ) => ("ordermanagement", "ExtendDueDateOptions", false),
         _ => return None,
     };
     Some(s)
@@ -117,7 +143,9 @@ impl Resp {
     pub fn assert_error(&self, status: u16, code: &str) -> &Self {
         assert_eq!(self.status, status, "{}", self.text);
         assert_eq!(self.error_code(), code, "{}", self.text);
-        assert!(self.body["error_messages"].as_array().is_some_and(|m| !m.is_empty()));
+        assert!(self.body["error_messages"]
+            .as_array()
+            .is_some_and(|m| !m.is_empty()));
         assert_eq!(
             self.body["correlation_id"].as_str(),
             self.header("klarna-correlation-id"),
@@ -148,7 +176,10 @@ impl Api {
     }
 
     pub fn without_auth(&self) -> Api {
-        Api { auth: None, ..self.clone() }
+        Api {
+            auth: None,
+            ..self.clone()
+        }
     }
 
     pub fn with_auth(&self, user: &str, pass: &str) -> Api {
@@ -158,8 +189,18 @@ impl Api {
         }
     }
 
-    pub async fn send(&self, method: &str, path: &str, body: Option<Vec<u8>>, headers: &[(&str, &str)]) -> Resp {
-        let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{}", self.base, path) };
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{}", self.base, path)
+        };
         let mut req = self
             .client
             .request(method.parse().unwrap(), &url)
@@ -190,12 +231,15 @@ impl Api {
                 Some("application/json"),
                 "{method} {path}"
             );
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {text}"))
+            serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {text}"))
         };
         let api_path = url.strip_prefix(&self.base).unwrap_or(&url).to_owned();
         if !body.is_null() {
-            let (s, schema, array) = response_schema(method, &api_path, status)
-                .unwrap_or_else(|| panic!("{method} {api_path} {status}: a body where none is documented: {text}"));
+            let (s, schema, array) =
+                response_schema(method, &api_path, status).unwrap_or_else(|| {
+                    panic!("{method} {api_path} {status}: a body where none is documented: {text}")
+                });
             if array {
                 let items = body.as_array().expect("an array");
                 for item in items {
@@ -205,7 +249,12 @@ impl Api {
                 assert_valid(s, schema, &body);
             }
         }
-        Resp { status, headers, body, text }
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Resp {
@@ -217,7 +266,8 @@ impl Api {
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Resp {
-        self.send("POST", path, Some(body.to_string().into_bytes()), &[]).await
+        self.send("POST", path, Some(body.to_string().into_bytes()), &[])
+            .await
     }
 
     pub async fn post_empty(&self, path: &str) -> Resp {
@@ -225,7 +275,8 @@ impl Api {
     }
 
     pub async fn patch(&self, path: &str, body: &Value) -> Resp {
-        self.send("PATCH", path, Some(body.to_string().into_bytes()), &[]).await
+        self.send("PATCH", path, Some(body.to_string().into_bytes()), &[])
+            .await
     }
 
     pub async fn post_idem(&self, path: &str, body: &Value, key: &str) -> Resp {
@@ -277,7 +328,9 @@ impl Api {
 
     /// A placed order (PLACE_ORDER through the consumer); returns its id.
     pub async fn order(&self, sim: &SimHandle) -> String {
-        let (_, hpp) = self.checkout(json!({"options": {"place_order_mode": "PLACE_ORDER"}})).await;
+        let (_, hpp) = self
+            .checkout(json!({"options": {"place_order_mode": "PLACE_ORDER"}}))
+            .await;
         sim.consumer(&hpp).pay().unwrap().order_id.unwrap()
     }
 }
@@ -382,7 +435,13 @@ pub struct Merchant {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
-async fn merchant_any(State(st): State<MerchantState>, method: axum::http::Method, uri: Uri, headers: HeaderMap, body: Bytes) -> impl IntoResponse {
+async fn merchant_any(
+    State(st): State<MerchantState>,
+    method: axum::http::Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> impl IntoResponse {
     let n = {
         let mut hits = st.hits.lock().unwrap();
         hits.push(Hit {
@@ -403,7 +462,10 @@ async fn merchant_any(State(st): State<MerchantState>, method: axum::http::Metho
     (
         StatusCode::from_u16(status).unwrap(),
         [("content-type", "text/html")],
-        format!("<!doctype html><title>merchant</title><p id=\"landed\">{}</p>", uri),
+        format!(
+            "<!doctype html><title>merchant</title><p id=\"landed\">{}</p>",
+            uri
+        ),
     )
 }
 
