@@ -113,7 +113,10 @@ async fn a_dropped_capture_replayed_with_the_same_key_captures_once() {
         .unwrap();
     assert_eq!(dropped.status, None);
     assert_eq!(dropped.idempotency_key.as_deref(), Some("capture-1"));
-    assert!(log.last().unwrap().idempotent_replay);
+    let replays: Vec<_> = log.iter().filter(|r| r.idempotent_replay).collect();
+    assert_eq!(replays.len(), 1);
+    assert_eq!(replays[0].status, Some(201));
+    assert_eq!(replays[0].idempotency_key.as_deref(), Some("capture-1"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
