@@ -57,6 +57,7 @@ operations! {
     KpCreateOrder = "kp.create_order", POST, false;
     KpCancelAuthorization = "kp.cancel_authorization", DELETE, false;
     KpCreateCustomerToken = "kp.create_customer_token", POST, false;
+    KpCancelSession = "kp.cancel_session", DELETE, false;
     HppCreateSession = "hpp.create_session", POST, false;
     HppReadSession = "hpp.read_session", GET, false;
     HppDisableSession = "hpp.disable_session", DELETE, false;
@@ -101,7 +102,11 @@ pub(crate) fn route<'p>(method: &str, path: &'p str) -> Result<(Op, Vec<&'p str>
     let (candidates, params): (&[(&str, Op)], Vec<&str>) = match segs.as_slice() {
         ["payments", "v1", "sessions"] => (&[("POST", KpCreateSession)], vec![]),
         ["payments", "v1", "sessions", id] => (
-            &[("GET", KpReadSession), ("POST", KpUpdateSession)],
+            &[
+                ("GET", KpReadSession),
+                ("POST", KpUpdateSession),
+                ("DELETE", KpCancelSession),
+            ],
             vec![*id],
         ),
         ["payments", "v1", "authorizations", t] => (&[("DELETE", KpCancelAuthorization)], vec![*t]),
@@ -390,6 +395,7 @@ impl State {
             KpCreateOrder => self.kp_create_order(cx, p0, body),
             KpCancelAuthorization => self.kp_cancel_authorization(cx, p0),
             KpCreateCustomerToken => self.kp_create_customer_token(cx, p0, body),
+            KpCancelSession => self.kp_cancel_session(cx, p0),
             HppCreateSession => self.hpp_create_session(cx, body),
             HppReadSession => self.hpp_read_session(cx, p0),
             HppDisableSession => self.hpp_disable_session(cx, p0),
@@ -441,6 +447,7 @@ mod tests {
                 "/payments/v1/authorizations/t/customer-token",
                 Op::KpCreateCustomerToken,
             ),
+            ("DELETE", "/payments/v1/sessions/x", Op::KpCancelSession),
             ("POST", "/hpp/v1/sessions", Op::HppCreateSession),
             ("GET", "/hpp/v1/sessions/x", Op::HppReadSession),
             ("DELETE", "/hpp/v1/sessions/x", Op::HppDisableSession),

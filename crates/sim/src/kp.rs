@@ -169,6 +169,35 @@ impl State {
         Ok(Reply::empty(204))
     }
 
+    /// `DELETE /payments/v1/sessions/{id}` (documented for in-store payments): the KP session
+    /// is gone, and its open HPP sessions follow it to CANCELLED.
+    pub(crate) fn kp_cancel_session(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        id: &str,
+    ) -> Result<Reply, ApiError> {
+        let (id, s) = self.live_kp(id, cx.now).ok_or_else(invalid_session)?;
+        if s.complete {
+            return Err(ApiError::new(
+                404,
+                "SESSION_COMPLETED",
+                "Session has already been completed",
+            ));
+        }
+        self.kp.remove(&id);
+        let mut open: Vec<Id> = self
+            .hpp
+            .iter()
+            .filter(|(_, h)| h.kp == id && !h.status.is_final())
+            .map(|(k, _)| *k)
+            .collect();
+        open.sort();
+        for hpp in open {
+            self.set_hpp_status(cx, hpp, crate::state::HppStatus::Cancelled);
+        }
+        Ok(Reply::empty(204))
+    }
+
     /// Issues an authorization token for a KP session (the consumer was approved).
     pub(crate) fn authorize(&mut self, cx: &Ctx<'_>, kp: Id, category: Category) -> Id {
         let token = cx.id(IdKind::AuthorizationToken);

@@ -25,6 +25,9 @@ struct Args {
     /// Start the virtual clock at this instant (RFC 3339, e.g. 2024-05-01T12:00:00Z).
     #[arg(long, value_parser = parse_time)]
     start_time: Option<time::OffsetDateTime>,
+    /// Log every API request to stderr.
+    #[arg(long, short)]
+    verbose: bool,
     /// Payment method categories KP sessions offer (comma-separated KP identifiers).
     #[arg(
         long,
@@ -64,6 +67,13 @@ fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    if args.verbose {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .with_max_level(tracing::Level::INFO)
+            .init();
+    }
     let mut config = SimConfig::default()
         .with_listen(args.listen)
         .with_credentials(args.username, args.password)

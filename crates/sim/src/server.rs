@@ -164,6 +164,14 @@ pub(crate) async fn api(State(shared): State<Arc<Shared>>, req: Request) -> Resp
     };
     let finish = |mut record: RequestRecord, reply: &Reply| {
         record.status = Some(reply.status);
+        tracing::info!(
+            target: "klarna_hpp_sim::api",
+            "{} {} -> {} ({})",
+            record.method,
+            record.path,
+            reply.status,
+            record.operation.as_deref().unwrap_or("-")
+        );
         shared.records().requests.push(|seq| {
             record.seq = seq;
             record
@@ -241,6 +249,13 @@ pub(crate) async fn api(State(shared): State<Arc<Shared>>, req: Request) -> Resp
     });
     record.idempotent_replay = executed.replayed;
     if fault.as_ref().is_some_and(|f| f.drop_after_commit) {
+        tracing::info!(
+            target: "klarna_hpp_sim::api",
+            "{} {} -> dropped after commit ({})",
+            record.method,
+            record.path,
+            op.name()
+        );
         let mut dropped = record.clone();
         shared.records().requests.push(|seq| {
             dropped.seq = seq;

@@ -96,6 +96,19 @@ async fn build(config: SimConfig) -> Result<(Arc<Shared>, tokio::net::TcpListene
     Ok((Arc::new(shared), listener))
 }
 
+/// Runs `f` on a fresh thread and waits for it: blocking on a runtime is not allowed on a
+/// thread that is already driving one. `None` if the thread could not run `f` to the end.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> Option<T> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("klarna-hpp-sim-control".into())
+            .spawn_scoped(scope, f)
+            .ok()?
+            .join()
+            .ok()
+    })
+}
+
 impl Sim {
     /// Binds `config.listen` (default `127.0.0.1:0`) and serves on the current tokio runtime.
     ///
@@ -121,8 +134,9 @@ impl Sim {
     }
 
     /// Starts an emulator on its own small tokio runtime (two worker threads), for callers
-    /// without one. The handle's methods are plain blocking calls; stop it with
-    /// [`SimHandle::shutdown_blocking`] or by dropping it.
+    /// without one (it also works inside another runtime). The handle's methods are plain
+    /// calls that never block on I/O; stop it with [`SimHandle::shutdown_blocking`] or by
+    /// dropping it.
     ///
     /// ```
     /// use klarna_hpp_sim::{Sim, SimConfig};
@@ -139,7 +153,14 @@ impl Sim {
             .enable_all()
             .build()
             .map_err(Error::Runtime)?;
-        let mut handle = runtime.block_on(Sim::start(config))?;
+        // `block_on` on a thread of its own, so that this also works when called from inside
+        // another runtime.
+        let (runtime, started) = off_runtime(move || {
+            let started = runtime.block_on(Sim::start(config));
+            (runtime, started)
+        })
+        .ok_or_else(|| Error::Runtime(std::io::Error::other("the start-up thread failed")))?;
+        let mut handle = started?;
         handle.runtime = Some(runtime);
         Ok(handle)
     }
@@ -242,17 +263,20 @@ impl SimHandle {
         }
     }
 
-    /// [`SimHandle::shutdown`] for blocking code (a handle from [`Sim::start_background`]).
-    /// Must not be called from inside an async task.
+    /// [`SimHandle::shutdown`] for blocking code (meant for a handle from
+    /// [`Sim::start_background`]; a handle from [`Sim::start`] just has its server task
+    /// aborted, as there is no runtime here to wait on).
     pub fn shutdown_blocking(mut self) {
         self.signal_stop();
         let server = self.server.take();
         match self.runtime.take() {
             Some(rt) => {
-                if let Some(server) = server {
-                    let _ = rt.block_on(server);
-                }
-                rt.shutdown_timeout(Duration::from_secs(1));
+                let _ = off_runtime(move || {
+                    if let Some(server) = server {
+                        let _ = rt.block_on(server);
+                    }
+                    rt.shutdown_timeout(Duration::from_secs(1));
+                });
             }
             None => {
                 if let Some(server) = server {

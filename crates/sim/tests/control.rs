@@ -284,3 +284,20 @@ fn the_binary_prints_its_url_and_stops_on_ctrl_c() {
     let _ = child.kill();
     panic!("the emulator did not stop on SIGINT");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn background_handle_inside_a_runtime() {
+    let sim = klarna_hpp_sim::Sim::start_background(config()).unwrap();
+    let api = Api::new(&sim);
+    let (_, hpp) = api.checkout(json!({})).await;
+    assert_eq!(sim.consumer(&hpp).pay().unwrap().status, "COMPLETED");
+    sim.shutdown_blocking();
+}
+
+#[test]
+fn handles_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<klarna_hpp_sim::SimHandle>();
+    assert_send_sync::<klarna_hpp_sim::Consumer<'static>>();
+    assert_send_sync::<klarna_hpp_sim::SimConfig>();
+}

@@ -382,3 +382,28 @@ async fn customer_tokens_need_a_tokenize_intent() {
     .await
     .assert_error(403, "INVALID_OPERATION");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancelling_a_session_cancels_its_hpp_sessions() {
+    let sim = start().await;
+    let api = Api::new(&sim);
+    let merchant = Merchant::start().await;
+    let kp = api.kp_session(&kp_body()).await;
+    let open = api
+        .hpp_session(&kp, json!({"merchant_urls": merchant.urls()}))
+        .await;
+    let open = open["session_id"].as_str().unwrap().to_owned();
+    let r = api.delete(&format!("/payments/v1/sessions/{kp}")).await;
+    assert_eq!(r.status, 204);
+    api.get(&format!("/payments/v1/sessions/{kp}"))
+        .await
+        .assert_error(404, "NOT_FOUND");
+    assert_eq!(api.hpp_status(&open).await, "CANCELLED");
+    eventually("CANCELLED callback", || {
+        sim.callbacks().iter().any(|d| d.status == "CANCELLED")
+    })
+    .await;
+    api.delete(&format!("/payments/v1/sessions/{kp}"))
+        .await
+        .assert_error(404, "NOT_FOUND");
+}
