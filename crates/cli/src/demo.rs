@@ -28,7 +28,11 @@ pub(crate) fn serve(listen: std::net::SocketAddr) -> Result<(), BoxError> {
     let (tx, rx) = mpsc::channel::<()>();
     let _ = std::thread::spawn(move || {
         let mut line = String::new();
-        while std::io::stdin().read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+        while std::io::stdin()
+            .read_line(&mut line)
+            .map(|n| n > 0)
+            .unwrap_or(false)
+        {
             line.clear();
         }
         let _ = tx.send(());
@@ -93,15 +97,31 @@ struct Logged<'a, T> {
 
 impl<T: Transport> Transport for Logged<'_, T> {
     fn send(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, TransportError> {
-        let line = format!("{} {}", request.method(), request.uri().path());
+        let line = format!("{} {}", request.method(), redact_path(request.uri().path()));
         let started = Instant::now();
         let result = self.inner.send(request);
         let took = started.elapsed().as_secs_f64() * 1000.0;
         match &result {
-            Ok(r) => self.timeline.say(format!("  → {line}  ← {} ({took:.1} ms)", r.status().as_u16())),
+            Ok(r) => self.timeline.say(format!(
+                "  → {line}  ← {} ({took:.1} ms)",
+                r.status().as_u16()
+            )),
             Err(e) => self.timeline.say(format!("  → {line}  ✗ {e}")),
         }
         result
+    }
+}
+
+/// The authorization token is a path segment of KP's order and cancel calls: keep it out of logs.
+fn redact_path(path: &str) -> String {
+    match path.strip_prefix("/payments/v1/authorizations/") {
+        Some(rest) => {
+            let tail = rest
+                .split_once('/')
+                .map_or(String::new(), |(_, t)| format!("/{t}"));
+            format!("/payments/v1/authorizations/[token]{tail}")
+        }
+        None => path.to_owned(),
     }
 }
 
@@ -128,12 +148,20 @@ fn session() -> SessionCreate {
 /// Runs the demo checkout and prints its timeline.
 pub(crate) fn run(mode: Mode, outcome: Outcome, seed: u64) -> Result<(), BoxError> {
     let sim = Sim::start_background(SimConfig::default().with_seed(seed))?;
-    let timeline = Timeline { start: Instant::now(), sim: &sim, sim_start: sim_now(&sim) };
+    let timeline = Timeline {
+        start: Instant::now(),
+        sim: &sim,
+        sim_start: sim_now(&sim),
+    };
     timeline.say(format!("Klarna emulator on {}", sim.base_url()));
 
     // The merchant's web server: the consumer's browser returns here, Klarna posts callbacks.
     let shop = tiny_http::Server::http("127.0.0.1:0")?;
-    let shop_port = shop.server_addr().to_ip().map(|a| a.port()).ok_or("shop server has no port")?;
+    let shop_port = shop
+        .server_addr()
+        .to_ip()
+        .map(|a| a.port())
+        .ok_or("shop server has no port")?;
     let shop_url = format!("http://127.0.0.1:{shop_port}");
     timeline.say(format!("merchant web server on {shop_url}"));
     let (web_tx, web_rx) = mpsc::channel();
@@ -145,7 +173,10 @@ pub(crate) fn run(mode: Mode, outcome: Outcome, seed: u64) -> Result<(), BoxErro
         shop.unblock();
         result
     });
-    timeline.say(format!("done in {:.1} ms", timeline.start.elapsed().as_secs_f64() * 1000.0));
+    timeline.say(format!(
+        "done in {:.1} ms",
+        timeline.start.elapsed().as_secs_f64() * 1000.0
+    ));
     sim.shutdown_blocking();
     result
 }
@@ -177,29 +208,53 @@ fn checkout<'s>(
     web: &Receiver<Web>,
     scope: &'s std::thread::Scope<'s, '_>,
 ) -> Result<(), BoxError> {
-    let api = Api::new(BaseUrl::custom(sim.base_url())?, Credentials::new(sim.username(), sim.password()));
+    let api = Api::new(
+        BaseUrl::custom(sim.base_url())?,
+        Credentials::new(sim.username(), sim.password()),
+    );
     let place_order_mode = match mode {
         Mode::None => PlaceOrderMode::None,
         Mode::Place => PlaceOrderMode::PlaceOrder,
         Mode::Capture => PlaceOrderMode::CaptureOrder,
     };
     let success = match mode {
-        Mode::None => format!("{shop}/shop/success?sid={{{{session_id}}}}&token={{{{authorization_token}}}}"),
+        Mode::None => {
+            format!("{shop}/shop/success?sid={{{{session_id}}}}&token={{{{authorization_token}}}}")
+        }
         _ => format!("{shop}/shop/success?sid={{{{session_id}}}}&order={{{{order_id}}}}"),
     };
     let urls = MerchantUrls::default()
         .with(UrlKind::Success, success)
-        .with(UrlKind::Cancel, format!("{shop}/shop/cancel?sid={{{{session_id}}}}"))
-        .with(UrlKind::Failure, format!("{shop}/shop/failure?sid={{{{session_id}}}}"))
-        .with(UrlKind::Error, format!("{shop}/shop/error?sid={{{{session_id}}}}"))
+        .with(
+            UrlKind::Cancel,
+            format!("{shop}/shop/cancel?sid={{{{session_id}}}}"),
+        )
+        .with(
+            UrlKind::Failure,
+            format!("{shop}/shop/failure?sid={{{{session_id}}}}"),
+        )
+        .with(
+            UrlKind::Error,
+            format!("{shop}/shop/error?sid={{{{session_id}}}}"),
+        )
         .with(UrlKind::StatusUpdate, format!("{shop}/klarna/callback"));
     let config = CheckoutConfig::new("demo-1001", "demo-seed-0123456789abcdef", session())
         .merchant_urls(urls)
-        .options(Options::default().with_place_order_mode(place_order_mode.clone()).with_page_title("Demo shop"));
-    let transport = Logged { inner: UreqTransport::default(), timeline };
+        .options(
+            Options::default()
+                .with_place_order_mode(place_order_mode.clone())
+                .with_page_title("Demo shop"),
+        );
+    let transport = Logged {
+        inner: UreqTransport::default(),
+        timeline,
+    };
     let driver = Driver::new(transport, SimClock(sim));
     let mut co = Checkout::new(api, config, driver.now())?;
-    timeline.say(format!("checkout {} started: mode {place_order_mode}, consumer will {outcome:?}", co.checkout_id()));
+    timeline.say(format!(
+        "checkout {} started: mode {place_order_mode}, consumer will {outcome:?}",
+        co.checkout_id()
+    ));
     let consumer_started = Mutex::new(false);
     let mut jumped = false;
     let mut steps = 0u32;
@@ -213,7 +268,17 @@ fn checkout<'s>(
         }
         while let Some(event) = driver.next_event_until(&mut co, driver.now()) {
             timeline.say(format!("event: {}", describe(&event)));
-            react(&mut co, &event, &driver, timeline, mode, outcome, sim, scope, &consumer_started)?;
+            react(
+                &mut co,
+                &event,
+                &driver,
+                timeline,
+                mode,
+                outcome,
+                sim,
+                scope,
+                &consumer_started,
+            )?;
         }
         if done(&co) {
             break;
@@ -228,7 +293,11 @@ fn checkout<'s>(
             Err(RecvTimeoutError::Timeout) => {}
         }
         // ... then let virtual time pass to the checkout's next timeout.
-        if outcome == Outcome::Expire && !jumped && co.state() == State::AwaitingConsumer && co.hpp_status().is_some() {
+        if outcome == Outcome::Expire
+            && !jumped
+            && co.state() == State::AwaitingConsumer
+            && co.hpp_status().is_some()
+        {
             jumped = true;
             timeline.say("the consumer never comes: 47 hours pass");
             sim.advance(Duration::from_secs(47 * 3600));
@@ -250,7 +319,10 @@ fn checkout<'s>(
         co.refunded_amount()
     ));
     let callbacks = sim.callbacks();
-    timeline.say(format!("Klarna sent {} status callback(s)", callbacks.len()));
+    timeline.say(format!(
+        "Klarna sent {} status callback(s)",
+        callbacks.len()
+    ));
     Ok(())
 }
 
@@ -258,7 +330,12 @@ fn done(co: &Checkout) -> bool {
     co.state().is_terminal() || co.state() == State::Captured
 }
 
-fn feed<T: Transport>(co: &mut Checkout, msg: Web, driver: &Driver<T, SimClock<'_>>, timeline: &Timeline<'_>) {
+fn feed<T: Transport>(
+    co: &mut Checkout,
+    msg: Web,
+    driver: &Driver<T, SimClock<'_>>,
+    timeline: &Timeline<'_>,
+) {
     let now = driver.now();
     match msg {
         Web::Callback { uri, body } => match co.handle_callback(&uri, &body, now) {
@@ -268,7 +345,9 @@ fn feed<T: Transport>(co: &mut Checkout, msg: Web, driver: &Driver<T, SimClock<'
         Web::Redirect { uri } => {
             let path = uri.split('?').next().unwrap_or_default().to_owned();
             match co.handle_redirect(&uri, now) {
-                Ok(kind) => timeline.say(format!("consumer back at the shop ({path}): {kind:?} — verifying by reading")),
+                Ok(kind) => timeline.say(format!(
+                    "consumer back at the shop ({path}): {kind:?} — verifying by reading"
+                )),
                 Err(e) => timeline.say(format!("redirect to {path} refused: {e}")),
             }
         }
@@ -322,7 +401,9 @@ fn react<'s, T: Transport>(
             timeline.say("merchant: placing the order with the authorization token");
             co.place_order(None, now)?;
         }
-        Event::OrderUpdated { captured_amount: 0, .. } if mode != Mode::Capture => {
+        Event::OrderUpdated {
+            captured_amount: 0, ..
+        } if mode != Mode::Capture => {
             timeline.say("merchant: goods shipped; capturing the full amount");
             co.capture(None, now)?;
         }
@@ -331,16 +412,22 @@ fn react<'s, T: Transport>(
     Ok(())
 }
 
+/// One consumer action on the hosted page.
+type Act = fn(&klarna_hpp_sim::Consumer<'_>) -> Result<klarna_hpp_sim::ConsumerOutcome, klarna_hpp_sim::ConsumerError>;
+
 /// The consumer: opens the hosted page (real HTTP), acts, and follows the redirect back.
 fn consumer(sim: &SimHandle, timeline: &Timeline<'_>, id: &str, page: &str, outcome: Outcome) {
     std::thread::sleep(Duration::from_millis(120));
     match ureq::get(page).call() {
-        Ok(r) => timeline.say(format!("consumer opens the hosted page: HTTP {}", r.status().as_u16())),
+        Ok(r) => timeline.say(format!(
+            "consumer opens the hosted page: HTTP {}",
+            r.status().as_u16()
+        )),
         Err(e) => timeline.say(format!("consumer cannot open the hosted page: {e}")),
     }
     let c = sim.consumer(id);
     let _ = c.open();
-    let mut steps: Vec<(&str, fn(&klarna_hpp_sim::Consumer<'_>) -> Result<klarna_hpp_sim::ConsumerOutcome, klarna_hpp_sim::ConsumerError>)> = Vec::new();
+    let mut steps: Vec<(&str, Act)> = Vec::new();
     match outcome {
         Outcome::Pay => steps.push(("pays", |c| c.pay())),
         Outcome::Decline => steps.push(("is declined", |c| c.decline())),
@@ -360,7 +447,9 @@ fn consumer(sim: &SimHandle, timeline: &Timeline<'_>, id: &str, page: &str, outc
             Ok(o) => {
                 timeline.say(format!("consumer {what}: HPP status {}", o.status));
                 // The browser follows the redirect to the merchant's URL.
-                if o.redirect_url.starts_with("http://127.0.0.1") && !o.redirect_url.contains("/hpp/pay/") {
+                if o.redirect_url.starts_with("http://127.0.0.1")
+                    && !o.redirect_url.contains("/hpp/pay/")
+                {
                     let _ = ureq::get(&o.redirect_url).call();
                 }
             }

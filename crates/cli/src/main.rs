@@ -73,7 +73,11 @@ pub(crate) enum Outcome {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo { mode, outcome, seed } => demo::run(mode, outcome, seed),
+        Command::Demo {
+            mode,
+            outcome,
+            seed,
+        } => demo::run(mode, outcome, seed),
         Command::Sim { listen } => demo::serve(listen),
     };
     match result {
