@@ -39,6 +39,10 @@ struct Args {
     /// Path of the emulator binary (default: next to this one).
     #[arg(long)]
     sim_bin: Option<std::path::PathBuf>,
+    /// The emulator's `--log-limit` (its request log keeps bodies; a small limit keeps the
+    /// memory measurement about sessions).
+    #[arg(long, default_value_t = 100)]
+    log_limit: usize,
     /// Print the results as JSON too.
     #[arg(long)]
     json: bool,
@@ -240,7 +244,15 @@ async fn run(args: Args) -> Result<(), String> {
     hello_cmd.arg("hello");
     let hello = Server::spawn(hello_cmd)?;
     let mut sim_cmd = Command::new(&sim_bin);
-    sim_cmd.args(["--listen", "127.0.0.1:0", "--seed", "1"]);
+    let log_limit = args.log_limit.to_string();
+    sim_cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--seed",
+        "1",
+        "--log-limit",
+        &log_limit,
+    ]);
     let sim = Server::spawn(sim_cmd)?;
     let duration = Duration::from_secs_f64(args.duration);
     let c = args.concurrency;
@@ -405,6 +417,7 @@ async fn run(args: Args) -> Result<(), String> {
         args.duration
     );
     println!("(client and servers share the machine; compare rows, not absolute values)");
+    println!("(emulator started with --log-limit {})", args.log_limit);
     println!();
     println!("{:<40} {:>12} {:>10}", "measurement", "req/s", "vs hello");
     for (name, rps) in [
@@ -426,9 +439,8 @@ async fn run(args: Args) -> Result<(), String> {
         rss0 as f64 / 1048576.0
     );
     println!(
-        "  + {} HPP sessions                  {:>10.0} bytes/session",
-        hpp_ids_len(&ids),
-        per_hpp
+        "  + {} HPP sessions                  {per_hpp:>10.0} bytes/session",
+        ids.len()
     );
     println!(
         "  + {} KP sessions                   {:>10.0} bytes/session",
@@ -448,14 +460,11 @@ async fn run(args: Args) -> Result<(), String> {
                 "kp_create_rps": kp_rps, "hello_rss_bytes": hello_rss, "sim_rss_before_bytes": rss0,
                 "bytes_per_hpp_session": per_hpp, "bytes_per_kp_session": per_kp,
                 "hpp_sessions": ids.len(), "kp_sessions": kp_ids.len(), "sim_rss_end_bytes": sim_rss_end,
+                "log_limit": args.log_limit,
             })
         );
     }
     Ok(())
-}
-
-fn hpp_ids_len(ids: &[String]) -> usize {
-    ids.len()
 }
 
 async fn hello(listen: std::net::SocketAddr) -> Result<(), String> {
