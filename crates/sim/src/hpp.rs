@@ -261,6 +261,8 @@ impl State {
             || page.logo_url.is_some()
             || page.purchase_type.is_some()
             || page.hide_subtotal;
+        let urls = any_url.then(|| self.intern_urls(merchant_urls));
+        let page = any_page.then(|| self.intern_page(page));
         let id = cx.id(IdKind::HppSession);
         self.hpp.insert(
             id,
@@ -278,8 +280,8 @@ impl State {
                 expires_at,
                 authorization_token: None,
                 order_id: None,
-                urls: any_url.then(|| Box::new(merchant_urls)),
-                page: any_page.then(|| Box::new(page)),
+                urls,
+                page,
             },
         );
         let sid = id.to_string();

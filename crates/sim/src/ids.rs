@@ -6,13 +6,24 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// A UUID held as 128 bits (16 bytes in memory, 36 characters on the wire).
+/// A UUID held as 128 bits (16 bytes in memory, 36 characters on the wire). Two `u64`s rather
+/// than a `u128`, so that it needs 8-byte alignment only (an `Option<Id>` is 24 bytes, not 32).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
-pub(crate) struct Id(pub(crate) u128);
+pub(crate) struct Id([u64; 2]);
+
+impl Id {
+    pub(crate) fn from_u128(v: u128) -> Id {
+        Id([(v >> 64) as u64, v as u64])
+    }
+
+    pub(crate) fn as_u128(self) -> u128 {
+        (u128::from(self.0[0]) << 64) | u128::from(self.0[1])
+    }
+}
 
 impl fmt::Display for Id {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let h = format!("{:032x}", self.0);
+        let h = format!("{:032x}", self.as_u128());
         write!(
             f,
             "{}-{}-{}-{}-{}",
@@ -42,7 +53,7 @@ impl FromStr for Id {
             let d = (c as char).to_digit(16).ok_or(())?;
             v = (v << 4) | u128::from(d);
         }
-        Ok(Id(v))
+        Ok(Id::from_u128(v))
     }
 }
 
@@ -88,7 +99,7 @@ impl IdGen {
         // Version 4, RFC 4122 variant: what UUIDs from Klarna look like.
         v = (v & !(0xF_u128 << 76)) | (0x4_u128 << 76);
         v = (v & !(0x3_u128 << 62)) | (0x2_u128 << 62);
-        Id(v)
+        Id::from_u128(v)
     }
 }
 
@@ -102,7 +113,7 @@ fn splitmix64(mut z: u64) -> u64 {
 /// A Klarna reference like `X438HG0Q`, derived from an order id (8 characters).
 pub(crate) fn klarna_reference(order: Id) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut v = splitmix64((order.0 >> 64) as u64 ^ order.0 as u64);
+    let mut v = splitmix64(order.0[0] ^ order.0[1]);
     let mut out = String::with_capacity(8);
     for _ in 0..8 {
         out.push(char::from(ALPHABET[(v % 32) as usize]));
@@ -194,6 +205,6 @@ mod tests {
 
     #[test]
     fn klarna_reference_has_eight_characters() {
-        assert_eq!(klarna_reference(Id(42)).len(), 8);
+        assert_eq!(klarna_reference(Id::from_u128(42)).len(), 8);
     }
 }

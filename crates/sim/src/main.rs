@@ -25,6 +25,9 @@ struct Args {
     /// Start the virtual clock at this instant (RFC 3339, e.g. 2024-05-01T12:00:00Z).
     #[arg(long, value_parser = parse_time)]
     start_time: Option<time::OffsetDateTime>,
+    /// Entries kept in each inspection log (requests, messages, callbacks).
+    #[arg(long, default_value_t = 10_000)]
+    log_limit: usize,
     /// Log every API request to stderr.
     #[arg(long, short)]
     verbose: bool,
@@ -79,6 +82,7 @@ async fn main() -> ExitCode {
         .with_credentials(args.username, args.password)
         .with_payment_method_categories(args.categories);
     config.seed = args.seed;
+    config.log_limit = args.log_limit;
     config.start_time = args.start_time;
     let stop = match stop_signal() {
         Ok(stop) => stop,

@@ -1,7 +1,9 @@
 //! Everything the emulator remembers, held compactly: ids as 128-bit integers, statuses as bytes,
 //! a KP session's merchant data as one compact JSON string parsed only when it is read.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -73,8 +75,9 @@ impl KpSession {
     }
 }
 
-/// The six merchant URL templates of an HPP session.
-#[derive(Debug, Default)]
+/// The six merchant URL templates of an HPP session (interned: a shop sends the same templates
+/// for every session, so sessions share one copy).
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
 pub(crate) struct MerchantUrls {
     pub(crate) success: Option<Box<str>>,
     pub(crate) cancel: Option<Box<str>>,
@@ -84,8 +87,8 @@ pub(crate) struct MerchantUrls {
     pub(crate) status_update: Option<Box<str>>,
 }
 
-/// Page customisation (rarely set, so boxed).
-#[derive(Debug, Default)]
+/// Page customisation (interned like the URLs).
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
 pub(crate) struct PageOptions {
     pub(crate) page_title: Option<Box<str>>,
     pub(crate) logo_url: Option<Box<str>>,
@@ -108,8 +111,8 @@ pub(crate) struct HppSession {
     pub(crate) expires_at: Millis,
     pub(crate) authorization_token: Option<Id>,
     pub(crate) order_id: Option<Id>,
-    pub(crate) urls: Option<Box<MerchantUrls>>,
-    pub(crate) page: Option<Box<PageOptions>>,
+    pub(crate) urls: Option<Arc<MerchantUrls>>,
+    pub(crate) page: Option<Arc<PageOptions>>,
 }
 
 /// What became of an authorization token.
@@ -233,13 +236,35 @@ pub(crate) struct State {
     pub(crate) auths: HashMap<Id, Authorization>,
     pub(crate) orders: HashMap<Id, Order>,
     pub(crate) idempotency: HashMap<Box<str>, IdempotencyRecord>,
+    interned_urls: HashSet<Arc<MerchantUrls>>,
+    interned_pages: HashSet<Arc<PageOptions>>,
+}
+
+/// The shared copy of `value`.
+fn intern<T: Eq + Hash>(set: &mut HashSet<Arc<T>>, value: T) -> Arc<T> {
+    if let Some(existing) = set.get(&value) {
+        return Arc::clone(existing);
+    }
+    let shared = Arc::new(value);
+    set.insert(Arc::clone(&shared));
+    shared
 }
 
 impl State {
+    pub(crate) fn intern_urls(&mut self, urls: MerchantUrls) -> Arc<MerchantUrls> {
+        intern(&mut self.interned_urls, urls)
+    }
+
+    pub(crate) fn intern_page(&mut self, page: PageOptions) -> Arc<PageOptions> {
+        intern(&mut self.interned_pages, page)
+    }
+
     /// Forgets what has expired at `now` (orders stay readable, as at Klarna).
     pub(crate) fn sweep(&mut self, now: Millis) {
         self.kp.retain(|_, s| s.expires_at > now);
         self.hpp.retain(|_, s| s.expires_at > now);
+        self.interned_urls.retain(|u| Arc::strong_count(u) > 1);
+        self.interned_pages.retain(|p| Arc::strong_count(p) > 1);
         self.auths.retain(|_, a| a.expires_at > now);
         self.idempotency.retain(|_, r| r.at + DAY > now);
         for order in self.orders.values_mut() {
@@ -256,5 +281,38 @@ impl State {
             "orders": self.orders.len(),
             "idempotency_keys": self.idempotency.len(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_stay_small() {
+        // Guards the "compact" promise: these sit in the maps once per session.
+        let hpp = std::mem::size_of::<HppSession>();
+        let kp = std::mem::size_of::<KpSession>();
+        eprintln!("HppSession {hpp} bytes, KpSession {kp} bytes");
+        assert!(hpp <= 112, "HppSession is {hpp} bytes");
+        assert!(kp <= 32, "KpSession is {kp} bytes");
+    }
+
+    #[test]
+    fn identical_templates_are_shared() {
+        let mut state = State::default();
+        let make = || MerchantUrls {
+            success: Some("https://shop.example/ok?sid={{session_id}}".into()),
+            ..MerchantUrls::default()
+        };
+        let a = state.intern_urls(make());
+        let b = state.intern_urls(make());
+        assert!(Arc::ptr_eq(&a, &b));
+        drop((a, b));
+        state.sweep(0);
+        assert!(
+            state.interned_urls.is_empty(),
+            "unused templates are forgotten"
+        );
     }
 }

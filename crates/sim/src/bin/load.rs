@@ -27,9 +27,12 @@ use serde_json::{json, Value};
 struct Args {
     #[command(subcommand)]
     command: Option<Cmd>,
-    /// Seconds per throughput measurement.
+    /// Seconds per throughput measurement (split over the rounds).
     #[arg(long, default_value_t = 3.0)]
     duration: f64,
+    /// Rounds: each row is measured once per round, interleaved; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
     /// Concurrent connections.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
@@ -39,6 +42,10 @@ struct Args {
     /// Path of the emulator binary (default: next to this one).
     #[arg(long)]
     sim_bin: Option<std::path::PathBuf>,
+    /// The emulator's `--log-limit` (its request log keeps bodies; a small limit keeps the
+    /// memory measurement about sessions).
+    #[arg(long, default_value_t = 100)]
+    log_limit: usize,
     /// Print the results as JSON too.
     #[arg(long)]
     json: bool,
@@ -226,6 +233,11 @@ where
     all
 }
 
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
 async fn settle() {
     tokio::time::sleep(Duration::from_millis(300)).await;
 }
@@ -240,7 +252,15 @@ async fn run(args: Args) -> Result<(), String> {
     hello_cmd.arg("hello");
     let hello = Server::spawn(hello_cmd)?;
     let mut sim_cmd = Command::new(&sim_bin);
-    sim_cmd.args(["--listen", "127.0.0.1:0", "--seed", "1"]);
+    let log_limit = args.log_limit.to_string();
+    sim_cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--seed",
+        "1",
+        "--log-limit",
+        &log_limit,
+    ]);
     let sim = Server::spawn(sim_cmd)?;
     let duration = Duration::from_secs_f64(args.duration);
     let c = args.concurrency;
@@ -334,77 +354,93 @@ async fn run(args: Args) -> Result<(), String> {
     let per_hpp = rss1.saturating_sub(rss0) as f64 / hpp_ids.len().max(1) as f64;
     let per_kp = rss2.saturating_sub(rss1) as f64 / kp_ids.len().max(1) as f64;
 
-    // Throughput.
-    let hello_rps = throughput(c, duration, {
-        let h = hello_client.clone();
-        move |_| {
-            let h = h.clone();
-            async move { matches!(h.send(reqwest::Method::GET, "/", None).await, Ok((200, _))) }
-        }
-    })
-    .await;
+    // Throughput, interleaved: every round measures every row once, and each row reports its
+    // median, so a neighbour's load that comes and goes hits all rows alike.
     let ids = Arc::new(hpp_ids);
-    let read_rps = throughput(c, duration, {
-        let (api, ids) = (api.clone(), Arc::clone(&ids));
-        move |n| {
-            let (api, ids) = (api.clone(), Arc::clone(&ids));
-            async move {
-                let id = &ids[(n as usize).wrapping_mul(7919) % ids.len()];
-                matches!(
-                    api.send(
-                        reqwest::Method::GET,
-                        &format!("/hpp/v1/sessions/{id}"),
-                        None
-                    )
-                    .await,
-                    Ok((200, _))
-                )
-            }
-        }
-    })
-    .await;
-    let create_rps = throughput(c, duration, {
-        let (api, body) = (api.clone(), hpp_body(&sim.url, &kp));
-        move |_| {
-            let (api, body) = (api.clone(), body.clone());
-            async move {
-                matches!(
-                    api.send(reqwest::Method::POST, "/hpp/v1/sessions", Some(&body))
-                        .await,
-                    Ok((201, _))
-                )
-            }
-        }
-    })
-    .await;
-    let kp_rps = throughput(c, duration, {
-        let api = api.clone();
-        move |_| {
-            let api = api.clone();
-            async move {
-                matches!(
-                    api.send(
-                        reqwest::Method::POST,
-                        "/payments/v1/sessions",
-                        Some(&kp_body())
-                    )
-                    .await,
-                    Ok((200, _))
-                )
-            }
-        }
-    })
-    .await;
+    let rounds = args.rounds.max(1);
+    let slice = duration / u32::try_from(rounds).unwrap_or(1);
+    let mut samples: [Vec<f64>; 4] = Default::default();
+    for _ in 0..rounds {
+        samples[0].push(
+            throughput(c, slice, {
+                let h = hello_client.clone();
+                move |_| {
+                    let h = h.clone();
+                    async move { matches!(h.send(reqwest::Method::GET, "/", None).await, Ok((200, _))) }
+                }
+            })
+            .await,
+        );
+        samples[1].push(
+            throughput(c, slice, {
+                let (api, ids) = (api.clone(), Arc::clone(&ids));
+                move |n| {
+                    let (api, ids) = (api.clone(), Arc::clone(&ids));
+                    async move {
+                        let id = &ids[(n as usize).wrapping_mul(7919) % ids.len()];
+                        matches!(
+                            api.send(
+                                reqwest::Method::GET,
+                                &format!("/hpp/v1/sessions/{id}"),
+                                None
+                            )
+                            .await,
+                            Ok((200, _))
+                        )
+                    }
+                }
+            })
+            .await,
+        );
+        samples[2].push(
+            throughput(c, slice, {
+                let (api, body) = (api.clone(), hpp_body(&sim.url, &kp));
+                move |_| {
+                    let (api, body) = (api.clone(), body.clone());
+                    async move {
+                        matches!(
+                            api.send(reqwest::Method::POST, "/hpp/v1/sessions", Some(&body))
+                                .await,
+                            Ok((201, _))
+                        )
+                    }
+                }
+            })
+            .await,
+        );
+        samples[3].push(
+            throughput(c, slice, {
+                let api = api.clone();
+                move |_| {
+                    let api = api.clone();
+                    async move {
+                        matches!(
+                            api.send(
+                                reqwest::Method::POST,
+                                "/payments/v1/sessions",
+                                Some(&kp_body())
+                            )
+                            .await,
+                            Ok((200, _))
+                        )
+                    }
+                }
+            })
+            .await,
+        );
+    }
+    let [hello_rps, read_rps, create_rps, kp_rps] = samples.map(|mut v| median(&mut v));
     let sim_rss_end = sim.rss().unwrap_or(0);
 
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
     println!(
-        "klarna-hpp-sim load run: {cores} cores, {c} connections, {:.1} s per measurement",
+        "klarna-hpp-sim load run: {cores} cores, {c} connections, {:.1} s per row in {rounds} interleaved rounds (median)",
         args.duration
     );
     println!("(client and servers share the machine; compare rows, not absolute values)");
+    println!("(emulator started with --log-limit {})", args.log_limit);
     println!();
     println!("{:<40} {:>12} {:>10}", "measurement", "req/s", "vs hello");
     for (name, rps) in [
@@ -426,9 +462,8 @@ async fn run(args: Args) -> Result<(), String> {
         rss0 as f64 / 1048576.0
     );
     println!(
-        "  + {} HPP sessions                  {:>10.0} bytes/session",
-        hpp_ids_len(&ids),
-        per_hpp
+        "  + {} HPP sessions                  {per_hpp:>10.0} bytes/session",
+        ids.len()
     );
     println!(
         "  + {} KP sessions                   {:>10.0} bytes/session",
@@ -443,19 +478,16 @@ async fn run(args: Args) -> Result<(), String> {
         println!(
             "{}",
             json!({
-                "cores": cores, "concurrency": c, "duration_s": args.duration,
+                "cores": cores, "concurrency": c, "duration_s": args.duration, "rounds": rounds,
                 "hello_rps": hello_rps, "hpp_read_rps": read_rps, "hpp_create_rps": create_rps,
                 "kp_create_rps": kp_rps, "hello_rss_bytes": hello_rss, "sim_rss_before_bytes": rss0,
                 "bytes_per_hpp_session": per_hpp, "bytes_per_kp_session": per_kp,
                 "hpp_sessions": ids.len(), "kp_sessions": kp_ids.len(), "sim_rss_end_bytes": sim_rss_end,
+                "log_limit": args.log_limit,
             })
         );
     }
     Ok(())
-}
-
-fn hpp_ids_len(ids: &[String]) -> usize {
-    ids.len()
 }
 
 async fn hello(listen: std::net::SocketAddr) -> Result<(), String> {
