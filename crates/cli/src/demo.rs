@@ -413,7 +413,9 @@ fn react<'s, T: Transport>(
 }
 
 /// One consumer action on the hosted page.
-type Act = fn(&klarna_hpp_sim::Consumer<'_>) -> Result<klarna_hpp_sim::ConsumerOutcome, klarna_hpp_sim::ConsumerError>;
+type Act = fn(
+    &klarna_hpp_sim::Consumer<'_>,
+) -> Result<klarna_hpp_sim::ConsumerOutcome, klarna_hpp_sim::ConsumerError>;
 
 /// The consumer: opens the hosted page (real HTTP), acts, and follows the redirect back.
 fn consumer(sim: &SimHandle, timeline: &Timeline<'_>, id: &str, page: &str, outcome: Outcome) {

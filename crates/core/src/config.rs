@@ -75,8 +75,12 @@ impl BaseUrl {
     pub fn custom(url: &str) -> Result<Self, ConfigError> {
         let uri: Uri = url.parse().map_err(|_| ConfigError::InvalidBaseUrl)?;
         let scheme = uri.scheme().cloned().ok_or(ConfigError::InvalidBaseUrl)?;
-        let authority = uri.authority().cloned().ok_or(ConfigError::InvalidBaseUrl)?;
-        if uri.query().is_some() || authority.as_str().contains('@') || authority.host().is_empty() {
+        let authority = uri
+            .authority()
+            .cloned()
+            .ok_or(ConfigError::InvalidBaseUrl)?;
+        if uri.query().is_some() || authority.as_str().contains('@') || authority.host().is_empty()
+        {
             return Err(ConfigError::InvalidBaseUrl);
         }
         if scheme == Scheme::HTTP {
@@ -87,7 +91,11 @@ impl BaseUrl {
             return Err(ConfigError::InvalidBaseUrl);
         }
         let prefix = uri.path().trim_end_matches('/').to_owned();
-        Ok(Self { scheme, authority, prefix })
+        Ok(Self {
+            scheme,
+            authority,
+            prefix,
+        })
     }
 
     /// `scheme://authority`, e.g. `https://api.klarna.com`.
@@ -97,7 +105,10 @@ impl BaseUrl {
 
     /// The full URL of an API path (which starts with `/`).
     pub fn url(&self, path: &str) -> String {
-        format!("{}://{}{}{}", self.scheme, self.authority, self.prefix, path)
+        format!(
+            "{}://{}{}{}",
+            self.scheme, self.authority, self.prefix, path
+        )
     }
 
     /// Whether an absolute URL points into this API (same scheme, authority and prefix).
@@ -173,7 +184,11 @@ pub(crate) fn base64(input: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -260,7 +275,10 @@ mod tests {
     #[test]
     fn base64_matches_klarna_example() {
         let c = Credentials::new("DemoMerchant", "DemoPassword");
-        assert_eq!(c.authorization_header(), "Basic RGVtb01lcmNoYW50OkRlbW9QYXNzd29yZA==");
+        assert_eq!(
+            c.authorization_header(),
+            "Basic RGVtb01lcmNoYW50OkRlbW9QYXNzd29yZA=="
+        );
         assert_eq!(base64(b""), "");
         assert_eq!(base64(b"f"), "Zg==");
         assert_eq!(base64(b"fo"), "Zm8=");
@@ -271,7 +289,10 @@ mod tests {
     fn credentials_debug_is_redacted() {
         let c = Credentials::new("merchant-user", "hunter2");
         let s = format!("{c:?}");
-        assert!(!s.contains("hunter2") && !s.contains("merchant-user"), "{s}");
+        assert!(
+            !s.contains("hunter2") && !s.contains("merchant-user"),
+            "{s}"
+        );
     }
 
     #[test]
@@ -281,21 +302,41 @@ mod tests {
             "https://api-na.playground.klarna.com/x"
         );
         let local = BaseUrl::custom("http://127.0.0.1:8080/").expect("loopback http");
-        assert_eq!(local.url("/hpp/v1/sessions"), "http://127.0.0.1:8080/hpp/v1/sessions");
+        assert_eq!(
+            local.url("/hpp/v1/sessions"),
+            "http://127.0.0.1:8080/hpp/v1/sessions"
+        );
         assert!(BaseUrl::custom("http://[::1]:80").is_ok());
         assert!(BaseUrl::custom("http://localhost:1").is_ok());
-        assert_eq!(BaseUrl::custom("http://example.com"), Err(ConfigError::InsecureBaseUrl));
-        assert_eq!(BaseUrl::custom("ftp://example.com"), Err(ConfigError::InvalidBaseUrl));
-        assert_eq!(BaseUrl::custom("/relative"), Err(ConfigError::InvalidBaseUrl));
-        assert_eq!(BaseUrl::custom("https://a.b/?q=1"), Err(ConfigError::InvalidBaseUrl));
+        assert_eq!(
+            BaseUrl::custom("http://example.com"),
+            Err(ConfigError::InsecureBaseUrl)
+        );
+        assert_eq!(
+            BaseUrl::custom("ftp://example.com"),
+            Err(ConfigError::InvalidBaseUrl)
+        );
+        assert_eq!(
+            BaseUrl::custom("/relative"),
+            Err(ConfigError::InvalidBaseUrl)
+        );
+        assert_eq!(
+            BaseUrl::custom("https://a.b/?q=1"),
+            Err(ConfigError::InvalidBaseUrl)
+        );
         assert!(BaseUrl::custom("https://proxy.example/klarna").is_ok());
     }
 
     #[test]
     fn user_agent() {
-        let ua = UserAgent::default().with_product("shop/1.0").expect("valid");
+        let ua = UserAgent::default()
+            .with_product("shop/1.0")
+            .expect("valid");
         assert!(ua.as_str().starts_with("klarna-hpp/"));
         assert!(ua.as_str().ends_with(" shop/1.0"));
-        assert_eq!(UserAgent::default().with_product("a\nb"), Err(ConfigError::InvalidUserAgent));
+        assert_eq!(
+            UserAgent::default().with_product("a\nb"),
+            Err(ConfigError::InvalidUserAgent)
+        );
     }
 }

@@ -205,9 +205,14 @@ impl ApiError {
         }
         let parsed: Body = serde_json::from_slice(response.body()).unwrap_or_default();
         let mut messages = Vec::new();
-        for v in [parsed.error_messages, parsed.error_message].into_iter().flatten() {
+        for v in [parsed.error_messages, parsed.error_message]
+            .into_iter()
+            .flatten()
+        {
             match v {
-                serde_json::Value::Array(items) => messages.extend(items.into_iter().filter_map(|i| text(Some(i)))),
+                serde_json::Value::Array(items) => {
+                    messages.extend(items.into_iter().filter_map(|i| text(Some(i))))
+                }
                 other => messages.extend(text(Some(other))),
             }
         }
@@ -236,7 +241,12 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Klarna answered {} with HTTP {}", self.operation, self.status.as_u16())?;
+        write!(
+            f,
+            "Klarna answered {} with HTTP {}",
+            self.operation,
+            self.status.as_u16()
+        )?;
         if let Some(code) = &self.error_code {
             write!(f, " {code}")?;
         }
@@ -246,7 +256,11 @@ impl fmt::Display for ApiError {
             if self.body.is_empty() {
                 f.write_str(" (empty body)")?;
             } else {
-                write!(f, " (non-JSON or unrecognised body, {} bytes)", self.body.len())?;
+                write!(
+                    f,
+                    " (non-JSON or unrecognised body, {} bytes)",
+                    self.body.len()
+                )?;
             }
         }
         if let Some(id) = &self.correlation_id {

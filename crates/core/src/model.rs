@@ -124,7 +124,11 @@ impl OrderLine {
         self.tax_rate = Some(rate);
         let total = i128::from(self.total_amount);
         let denom = 10_000 + i128::from(rate);
-        let tax = if denom == 0 { 0 } else { total - total * 10_000 / denom };
+        let tax = if denom == 0 {
+            0
+        } else {
+            total - total * 10_000 / denom
+        };
         self.total_tax_amount = Some(i64::try_from(tax).unwrap_or(0));
         self
     }
@@ -132,7 +136,10 @@ impl OrderLine {
     /// Applies a discount (including tax) and lowers `total_amount` by it.
     pub fn discount(mut self, amount: i64) -> Self {
         self.total_discount_amount = Some(amount);
-        self.total_amount = self.quantity.saturating_mul(self.unit_price).saturating_sub(amount);
+        self.total_amount = self
+            .quantity
+            .saturating_mul(self.unit_price)
+            .saturating_sub(amount);
         match self.tax_rate {
             Some(rate) => self.tax_rate(rate),
             None => self,
@@ -178,7 +185,11 @@ pub struct Subscription {
 
 impl Subscription {
     /// A subscription.
-    pub fn new(name: impl Into<String>, interval: SubscriptionInterval, interval_count: i64) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        interval: SubscriptionInterval,
+        interval_count: i64,
+    ) -> Self {
         Self {
             name: name.into(),
             interval,
@@ -248,7 +259,9 @@ mod tests {
 
     #[test]
     fn order_line_builders_follow_klarna_math() {
-        let line = OrderLine::new("Shoes", 2, 10_000).tax_rate(2500).discount(2_000);
+        let line = OrderLine::new("Shoes", 2, 10_000)
+            .tax_rate(2500)
+            .discount(2_000);
         assert_eq!(line.total_amount, 18_000);
         assert_eq!(line.total_tax_amount, Some(3_600));
         let line = OrderLine::new("Shoes", 1, 12_500).tax_rate(2500);

@@ -179,8 +179,14 @@ mod tests {
     #[test]
     fn arithmetic_saturates() {
         let t = Timestamp::from_unix_seconds(1_000).expect("in range");
-        assert_eq!(t.saturating_add(Duration::from_secs(5)).unix_seconds(), 1_005);
-        assert_eq!(t.duration_since(t.saturating_add(Duration::from_secs(1))), Duration::ZERO);
+        assert_eq!(
+            t.saturating_add(Duration::from_secs(5)).unix_seconds(),
+            1_005
+        );
+        assert_eq!(
+            t.duration_since(t.saturating_add(Duration::from_secs(1))),
+            Duration::ZERO
+        );
         let far = t.saturating_add(Duration::MAX);
         assert!(far > t);
         assert_eq!(

@@ -71,9 +71,15 @@ pub(crate) fn request(
     }
     // Every part was validated or encoded above; a failure here means a header value carried
     // bytes not allowed in HTTP (e.g. a username with a newline): report it as a validation error.
-    builder
-        .body(body.unwrap_or_default())
-        .map_err(|_| ValidationError::new("request", ValidationProblem::Pattern { expected: "valid HTTP header values" }).into())
+    builder.body(body.unwrap_or_default()).map_err(|_| {
+        ValidationError::new(
+            "request",
+            ValidationProblem::Pattern {
+                expected: "valid HTTP header values",
+            },
+        )
+        .into()
+    })
 }
 
 /// Fails with [`ApiError`] unless the status is 2xx (Klarna: treat any 2xx as success).

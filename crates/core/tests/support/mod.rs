@@ -24,7 +24,10 @@ pub fn validator(spec_name: &str, schema: &str) -> jsonschema::Validator {
     );
     let obj = root.as_object_mut().expect("object");
     obj.remove("paths");
-    obj.insert("$ref".into(), Value::String(format!("#/components/schemas/{schema}")));
+    obj.insert(
+        "$ref".into(),
+        Value::String(format!("#/components/schemas/{schema}")),
+    );
     jsonschema::draft4::new(&root).expect("schema compiles")
 }
 
