@@ -251,7 +251,13 @@ impl fmt::Display for ApiError {
             write!(f, " {code}")?;
         }
         if !self.error_messages.is_empty() {
-            write!(f, ": {}", self.error_messages.join("; "))?;
+            // Klarna may echo a submitted value in quotes (`Invalid email "…"`): never print it.
+            let messages: Vec<String> = self
+                .error_messages
+                .iter()
+                .map(|m| crate::wire::sanitize(m))
+                .collect();
+            write!(f, ": {}", messages.join("; "))?;
         } else if self.error_code.is_none() {
             if self.body.is_empty() {
                 f.write_str(" (empty body)")?;

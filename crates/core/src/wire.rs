@@ -128,15 +128,21 @@ pub(crate) fn decode_body<T: DeserializeOwned>(
 pub(crate) fn sanitize(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut in_quote = false;
+    let mut escaped = false;
     for c in message.chars() {
-        match (c, in_quote) {
-            ('"', false) => {
-                in_quote = true;
-                out.push_str("<value>");
+        if in_quote {
+            // Inside a value only an unescaped quote ends it (serde escapes `"` as `\"`).
+            match (c, escaped) {
+                (_, true) => escaped = false,
+                ('\\', false) => escaped = true,
+                ('"', false) => in_quote = false,
+                _ => {}
             }
-            ('"', true) => in_quote = false,
-            (_, true) => {}
-            (c, false) => out.push(c),
+        } else if c == '"' {
+            in_quote = true;
+            out.push_str("<value>");
+        } else {
+            out.push(c);
         }
     }
     out
@@ -172,6 +178,17 @@ mod tests {
         assert_eq!(
             req.headers()[AUTHORIZATION],
             "Basic bWVyY2hhbnQ6aHVudGVyMg=="
+        );
+    }
+
+    #[test]
+    fn sanitize_handles_escaped_quotes() {
+        let msg = r#"invalid type: string "say \"Jane\" Doe", expected i64"#;
+        assert_eq!(sanitize(msg), "invalid type: string <value>, expected i64");
+        let injected = r#"invalid type: string "Jane\" Doe, expected \"x", expected i64"#;
+        assert_eq!(
+            sanitize(injected),
+            "invalid type: string <value>, expected i64"
         );
     }
 

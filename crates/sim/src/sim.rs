@@ -67,6 +67,10 @@ async fn build(config: SimConfig) -> Result<(Arc<Shared>, tokio::net::TcpListene
         let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
         (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)
     });
+    // When the workspace also builds reqwest with TLS but without a bundled crypto provider
+    // (klarna-hpp-async does, to use ring), a client needs a process-wide provider: install
+    // ring's. Harmless when one is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()

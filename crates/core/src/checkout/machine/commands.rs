@@ -1,0 +1,220 @@
+//! Merchant commands: checked, recorded as intents, and issued by `drive`.
+
+use super::*;
+
+impl Core {
+    // ----- commands -----
+
+    pub(super) fn check_live(&self) -> Result<(), CommandError> {
+        if self.phase.is_terminal() {
+            return Err(CommandError::Terminal {
+                state: self.state(),
+            });
+        }
+        Ok(())
+    }
+
+    pub(super) fn not_allowed(&self, command: &'static str) -> CommandError {
+        CommandError::NotAllowed {
+            command,
+            state: self.state(),
+        }
+    }
+
+    pub(in crate::checkout) fn cmd_distribute(
+        &mut self,
+        api: &Api,
+        request: DistributionRequest,
+        now: Timestamp,
+    ) -> Result<(), CommandError> {
+        self.check_live()?;
+        if self.phase != Phase::AwaitingConsumer {
+            return Err(self.not_allowed("distribute"));
+        }
+        if self.hpp_deadline().is_some_and(|d| now >= d) {
+            return Err(CommandError::Expired {
+                deadline: Deadline::HppSession,
+            });
+        }
+        let sid = self
+            .hpp
+            .as_ref()
+            .map(|h| h.session_id.clone())
+            .unwrap_or_default();
+        hpp::Distribute::new(sid, request.clone()).to_request(api)?;
+        self.intents.distribute.push_back(request);
+        Ok(())
+    }
+
+    pub(in crate::checkout) fn cmd_disable(&mut self, _now: Timestamp) -> Result<(), CommandError> {
+        self.check_live()?;
+        if self.phase != Phase::AwaitingConsumer {
+            return Err(self.not_allowed("disable"));
+        }
+        self.intents.disable = true;
+        Ok(())
+    }
+
+    pub(in crate::checkout) fn cmd_place_order(
+        &mut self,
+        api: &Api,
+        order: Option<CreateOrderRequest>,
+        now: Timestamp,
+    ) -> Result<(), CommandError> {
+        self.check_live()?;
+        if self.phase != Phase::Authorized {
+            return Err(self.not_allowed("place_order"));
+        }
+        if self.place.is_some() {
+            return Err(CommandError::InProgress {
+                command: "place_order",
+            });
+        }
+        if self.token_deadline().is_some_and(|d| now >= d) {
+            return Err(CommandError::Expired {
+                deadline: Deadline::AuthorizationToken,
+            });
+        }
+        if self.intents.cancel_authorization {
+            return Err(CommandError::InProgress {
+                command: "cancel_authorization",
+            });
+        }
+        let body = order.unwrap_or_else(|| CreateOrderRequest::from_session(&self.session));
+        if body.order_amount > self.session.order_amount {
+            return Err(CommandError::ExceedsRemaining {
+                requested: body.order_amount,
+                remaining: self.session.order_amount,
+            });
+        }
+        let token = self
+            .auth
+            .as_ref()
+            .map(|a| a.token.clone())
+            .ok_or_else(|| self.not_allowed("place_order"))?;
+        // Validates the body exactly as it will be sent.
+        kp::CreateOrder::new(token, body.clone()).to_request(api)?;
+        let bytes = wire::json(&body)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| ValidationError::new("order", ValidationProblem::NotEncodable))?;
+        self.place = Some(PlaceAttempt {
+            body: text,
+            amount: body.order_amount,
+            ambiguous: false,
+        });
+        self.intents.place = true;
+        Ok(())
+    }
+
+    pub(super) fn check_order_phase(&self, command: &'static str) -> Result<(), CommandError> {
+        self.check_live()?;
+        if self.phase != Phase::OrderPlaced || self.order.is_none() {
+            return Err(self.not_allowed(command));
+        }
+        Ok(())
+    }
+
+    pub(in crate::checkout) fn cmd_capture(
+        &mut self,
+        amount: Option<i64>,
+        now: Timestamp,
+    ) -> Result<(), CommandError> {
+        self.check_order_phase("capture")?;
+        let expired = self.order.as_ref().is_some_and(|o| o.authorization_expired)
+            || self.order_deadline().is_some_and(|d| now >= d);
+        if expired {
+            return Err(CommandError::Expired {
+                deadline: Deadline::OrderAuthorization,
+            });
+        }
+        if self.intents.cancel_order.is_some() {
+            return Err(CommandError::InProgress {
+                command: "cancel_order",
+            });
+        }
+        let remaining = self.capturable();
+        let amount = amount.unwrap_or(remaining);
+        if amount <= 0 {
+            return Err(ValidationError::new(
+                "captured_amount",
+                ValidationProblem::NotPositive { actual: amount },
+            )
+            .into());
+        }
+        if amount > remaining {
+            return Err(CommandError::ExceedsRemaining {
+                requested: amount,
+                remaining,
+            });
+        }
+        let seq = self.next_seq();
+        self.intents.captures.push_back(Money { seq, amount });
+        Ok(())
+    }
+
+    pub(in crate::checkout) fn cmd_refund(
+        &mut self,
+        amount: i64,
+        _now: Timestamp,
+    ) -> Result<(), CommandError> {
+        self.check_order_phase("refund")?;
+        if amount <= 0 {
+            return Err(ValidationError::new(
+                "refunded_amount",
+                ValidationProblem::NotPositive { actual: amount },
+            )
+            .into());
+        }
+        let remaining = self.refundable();
+        if amount > remaining {
+            return Err(CommandError::ExceedsRemaining {
+                requested: amount,
+                remaining,
+            });
+        }
+        let seq = self.next_seq();
+        self.intents.refunds.push_back(Money { seq, amount });
+        Ok(())
+    }
+
+    pub(in crate::checkout) fn cmd_cancel_authorization(
+        &mut self,
+        _now: Timestamp,
+    ) -> Result<(), CommandError> {
+        self.check_live()?;
+        if self.phase != Phase::Authorized {
+            return Err(self.not_allowed("cancel_authorization"));
+        }
+        if self.place.is_some() {
+            return Err(CommandError::InProgress {
+                command: "place_order",
+            });
+        }
+        self.intents.cancel_authorization = true;
+        Ok(())
+    }
+
+    pub(in crate::checkout) fn cmd_cancel_order(
+        &mut self,
+        _now: Timestamp,
+    ) -> Result<(), CommandError> {
+        self.check_order_phase("cancel_order")?;
+        if self.captured_or_capturing() {
+            return Err(self.not_allowed("cancel_order"));
+        }
+        if self.intents.cancel_order.is_none() {
+            let seq = self.next_seq();
+            self.intents.cancel_order = Some(seq);
+        }
+        Ok(())
+    }
+
+    pub(super) fn captured_or_capturing(&self) -> bool {
+        self.order.as_ref().is_some_and(|o| o.captured > 0) || self.pending_captures() > 0
+    }
+
+    pub(super) fn next_seq(&mut self) -> u32 {
+        self.intents.seq += 1;
+        self.intents.seq
+    }
+}

@@ -1,0 +1,109 @@
+//! Redirects and callbacks: hints that schedule a verifying read, never a state change.
+
+use super::*;
+
+impl Core {
+    // ----- hints -----
+
+    pub(in crate::checkout) fn on_callback(
+        &mut self,
+        uri: &str,
+        body: &[u8],
+        now: Timestamp,
+    ) -> Result<CallbackOutcome, InputError> {
+        let given = query_param(uri, "kh_secret").ok_or(InputError::BadCallbackSecret)?;
+        if !digest::constant_time_eq(given.as_bytes(), self.secret.expose().as_bytes()) {
+            return Err(InputError::BadCallbackSecret);
+        }
+        let cb = hpp::StatusCallback::decode(body)
+            .map_err(|e| InputError::MalformedCallback(e.to_string()))?;
+        let ours = self.hpp.as_ref().ok_or(InputError::NoSession)?;
+        if ours.session_id != cb.session.session_id {
+            return Err(InputError::WrongSession);
+        }
+        if self.seen.iter().any(|e| e == &cb.event_id) {
+            return Ok(CallbackOutcome::Duplicate);
+        }
+        if self.seen.len() >= SEEN_EVENTS {
+            self.seen.pop_front();
+        }
+        self.seen.push_back(cb.event_id);
+        Ok(self.hint(now))
+    }
+
+    pub(in crate::checkout) fn on_redirect(
+        &mut self,
+        url: &str,
+        now: Timestamp,
+    ) -> Result<RedirectKind, InputError> {
+        let ours = self
+            .hpp
+            .as_ref()
+            .ok_or(InputError::NoSession)?
+            .session_id
+            .clone();
+        let candidates = [
+            (RedirectKind::Success, &self.urls.success),
+            (RedirectKind::Cancel, &self.urls.cancel),
+            (RedirectKind::Back, &self.urls.back),
+            (RedirectKind::Failure, &self.urls.failure),
+            (RedirectKind::Error, &self.urls.error),
+        ];
+        let mut found = None;
+        for (kind, template) in candidates {
+            let Some(template) = template else { continue };
+            let Ok(t) = UrlTemplate::parse(template) else {
+                continue;
+            };
+            let full = if url.starts_with('/') {
+                format!("{}{url}", origin(template))
+            } else {
+                url.to_owned()
+            };
+            if let Ok(values) = t.matches(&full) {
+                if values.session_id.as_deref().is_some_and(|sid| sid != ours) {
+                    return Err(InputError::WrongSession);
+                }
+                found = Some(kind);
+                break;
+            }
+        }
+        let kind = found.ok_or(InputError::UnknownRedirect)?;
+        self.hint(now);
+        Ok(kind)
+    }
+
+    pub(super) fn hint(&mut self, now: Timestamp) -> CallbackOutcome {
+        if self.phase != Phase::AwaitingConsumer {
+            return CallbackOutcome::Ignored;
+        }
+        self.next_poll = Some(now);
+        self.polls = 0;
+        if self.retry_at.as_ref().is_some_and(|p| p.spec.is_read()) {
+            self.retry_at = None;
+        }
+        CallbackOutcome::ReadScheduled
+    }
+}
+
+/// `scheme://authority` of an absolute URL (or "" when it has none).
+fn origin(url: &str) -> &str {
+    let Some(scheme_end) = url.find("://") else {
+        return "";
+    };
+    let rest = &url[scheme_end + 3..];
+    let end = rest
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| scheme_end + 3 + i);
+    &url[..end]
+}
+
+/// The first value of a query parameter (not percent-decoded: the secret is hex).
+fn query_param<'a>(uri: &'a str, name: &str) -> Option<&'a str> {
+    let query = uri.split_once('?')?.1;
+    let query = query.split('#').next().unwrap_or(query);
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == name).then_some(v)
+    })
+}

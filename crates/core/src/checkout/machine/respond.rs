@@ -1,0 +1,468 @@
+//! Klarna's answers: responses and transport failures, per call.
+
+use super::*;
+
+impl Core {
+    // ----- responses -----
+
+    pub(super) fn take_inflight(&mut self, id: RequestId) -> Result<InFlight, InputError> {
+        match &self.inflight {
+            Some(f) if f.id == id.0 => self.inflight.take().ok_or(InputError::UnknownRequest(id)),
+            _ => Err(InputError::UnknownRequest(id)),
+        }
+    }
+
+    pub(in crate::checkout) fn on_transport_error(
+        &mut self,
+        id: RequestId,
+        failure: TransportFailure,
+        now: Timestamp,
+    ) -> Result<(), InputError> {
+        let f = self.take_inflight(id)?;
+        if self.phase.is_terminal() {
+            return Ok(());
+        }
+        match failure {
+            TransportFailure::NotSent => self.retry_later(f, None, now, None),
+            TransportFailure::OutcomeUnknown => self.ambiguous(f, now),
+        }
+        Ok(())
+    }
+
+    pub(in crate::checkout) fn on_response(
+        &mut self,
+        id: RequestId,
+        response: &Response<Vec<u8>>,
+        now: Timestamp,
+    ) -> Result<(), InputError> {
+        let f = self.take_inflight(id)?;
+        if self.phase.is_terminal() {
+            return Ok(());
+        }
+        let status = response.status();
+        if status.is_success() {
+            self.on_success(f, response, now);
+        } else {
+            let err = ApiError::from_response(call_name(&f.spec), response);
+            if err.is_transient() {
+                if f.spec.moves_money() && status.is_server_error() {
+                    // A 5xx may come after the write committed: same handling as a lost response.
+                    let retry_after = err.retry_after;
+                    self.mark_ambiguous(&f);
+                    self.retry_later(f, retry_after, now, Some(&err));
+                } else {
+                    let retry_after = err.retry_after;
+                    self.retry_later(f, retry_after, now, Some(&err));
+                }
+            } else {
+                self.on_refused(f, &err, now);
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn mark_ambiguous(&mut self, f: &InFlight) {
+        if matches!(f.spec, Spec::PlaceOrder) {
+            if let Some(p) = self.place.as_mut() {
+                p.ambiguous = true;
+            }
+        }
+    }
+
+    /// The request may have been processed: reads and creates are simply retried; writes are
+    /// replayed exactly-once (same body or same idempotency key).
+    pub(super) fn ambiguous(&mut self, f: InFlight, now: Timestamp) {
+        self.mark_ambiguous(&f);
+        self.retry_later(f, None, now, None);
+    }
+
+    pub(super) fn retry_later(
+        &mut self,
+        f: InFlight,
+        retry_after: Option<Duration>,
+        now: Timestamp,
+        err: Option<&ApiError>,
+    ) {
+        let attempt = f.attempt + 1;
+        let unlimited = f.spec.is_read() || f.spec.moves_money();
+        if !unlimited && attempt >= self.retry.max_attempts.max(1) {
+            self.give_up(f.spec, err, now);
+            return;
+        }
+        let mut delay = self.retry.delay(attempt);
+        delay += jitter(self.keys.expose(), f.id, delay);
+        // Honour Retry-After, but never beyond 5 minutes (or the policy's max, if longer): a
+        // hostile or broken value must not park the checkout past its deadlines.
+        if let Some(ra) = retry_after {
+            delay = delay.max(ra.min(self.retry.max.max(Duration::from_secs(300))));
+        }
+        self.retry_at = Some(Pending {
+            spec: f.spec,
+            attempt,
+            at: now.saturating_add(delay),
+        });
+    }
+
+    pub(super) fn give_up(&mut self, spec: Spec, err: Option<&ApiError>, now: Timestamp) {
+        let call = spec.call();
+        match spec {
+            Spec::CreateKpSession | Spec::CreateHppSession => {
+                self.enter(Phase::Failed(FailureReason::RetriesExhausted(call)));
+            }
+            _ => {
+                let problem = err.map(ApiProblem::from).unwrap_or(ApiProblem {
+                    status: 0,
+                    error_code: None,
+                    error_messages: vec!["no response after retries".to_owned()],
+                    correlation_id: None,
+                });
+                self.emit(Event::CallFailed { call, problem });
+                if self.phase == Phase::AwaitingConsumer {
+                    self.schedule_poll(now);
+                }
+            }
+        }
+    }
+
+    pub(super) fn on_success(&mut self, f: InFlight, response: &Response<Vec<u8>>, now: Timestamp) {
+        match &f.spec {
+            Spec::CreateKpSession => match kp::CreateSession::decode_response(response) {
+                Ok(s) => {
+                    self.kp = Some(KpInfo {
+                        session_id: s.session_id.clone(),
+                        // Klarna counts from creation, which is after we sent: a safe lower bound.
+                        expires_at: f.sent_at.saturating_add(KP_SESSION_LIFETIME),
+                    });
+                    self.emit(Event::KpSessionCreated {
+                        session_id: s.session_id,
+                    });
+                    self.phase = Phase::CreatingHppSession;
+                }
+                Err(_) => self.retry_later(f, None, now, None),
+            },
+            Spec::CreateHppSession => match hpp::CreateSession::decode_response(response) {
+                Ok(s) => {
+                    let kp_bound = self
+                        .kp
+                        .as_ref()
+                        .map_or(f.sent_at, |k| k.expires_at.saturating_sub(HPP_BEFORE_KP));
+                    let expires_at = s.expires_at.map_or(kp_bound, |e| e.min(kp_bound));
+                    self.hpp = Some(HppInfo {
+                        session_id: s.session_id.clone(),
+                        redirect_url: s.redirect_url.clone(),
+                        qr_code_url: s.qr_code_url.clone(),
+                        expires_at,
+                        created_at: f.sent_at,
+                        status: None,
+                    });
+                    self.phase = Phase::AwaitingConsumer;
+                    if self.hpp_deadline().is_some_and(|d| d <= now) {
+                        // Created too late to be usable: never hand out a dead link.
+                        self.enter(Phase::Expired(Deadline::HppSession));
+                        return;
+                    }
+                    if let Some(link) = self.consumer_link() {
+                        self.emit(Event::ConsumerLinkReady(link));
+                    }
+                    self.polls = 0;
+                    self.schedule_poll(now);
+                }
+                Err(_) => self.retry_later(f, None, now, None),
+            },
+            Spec::ReadHppSession => match hpp::ReadSession::decode_response(response) {
+                Ok(s)
+                    if self
+                        .hpp
+                        .as_ref()
+                        .is_some_and(|h| h.session_id == s.session_id) =>
+                {
+                    self.on_session(s, now)
+                }
+                _ => self.retry_later(f, None, now, None),
+            },
+            Spec::Distribute(d) => {
+                self.emit(Event::Distributed {
+                    method: d.method.clone(),
+                });
+            }
+            Spec::Disable => self.enter(Phase::Disabled),
+            Spec::PlaceOrder => match kp::CreateOrder::decode_response(response) {
+                Ok(order) => {
+                    let amount = self.place.as_ref().map_or(0, |p| p.amount);
+                    self.place = None;
+                    self.order = Some(OrderInfo {
+                        order_id: order.order_id.clone(),
+                        authorized: amount,
+                        captured: 0,
+                        refunded: 0,
+                        expires_at: None,
+                        authorization_expired: false,
+                    });
+                    self.phase = Phase::OrderPlaced;
+                    self.emit(Event::OrderPlaced {
+                        order_id: order.order_id,
+                        klarna_reference: None,
+                        fraud_status: order.fraud_status.map(|s| s.as_str().to_owned()),
+                    });
+                    self.intents.read_order = true;
+                }
+                // A 2xx we cannot read may still be a placed order: replay the identical body.
+                Err(_) => self.ambiguous(f, now),
+            },
+            Spec::CancelAuthorization => {
+                self.enter(Phase::Cancelled(CancelledBy::AuthorizationReleased))
+            }
+            Spec::ReadOrder => match om::GetOrder::decode_response(response) {
+                Ok(o) => self.on_order(o),
+                Err(_) => self.retry_later(f, None, now, None),
+            },
+            Spec::Capture(m) => {
+                let capture_id = om::CreateCapture::decode_response(response)
+                    .ok()
+                    .and_then(|c| c.capture_id);
+                if capture_id.is_none() && f.attempt + 1 < self.retry.max_attempts {
+                    // A 2xx without the created capture's id is not a confirmation: the replay
+                    // with the same idempotency key returns Klarna's real answer, at no risk.
+                    let m = *m;
+                    self.retry_later(
+                        InFlight {
+                            spec: Spec::Capture(m),
+                            ..f
+                        },
+                        None,
+                        now,
+                        None,
+                    );
+                    return;
+                }
+                if let Some(o) = self.order.as_mut() {
+                    o.captured += m.amount;
+                    let total = o.captured;
+                    self.emit(Event::Captured {
+                        capture_id,
+                        amount: m.amount,
+                        captured_total: total,
+                    });
+                }
+            }
+            Spec::Refund(m) => {
+                let refund_id = om::CreateRefund::decode_response(response)
+                    .ok()
+                    .and_then(|r| r.refund_id);
+                if refund_id.is_none() && f.attempt + 1 < self.retry.max_attempts {
+                    let m = *m;
+                    self.retry_later(
+                        InFlight {
+                            spec: Spec::Refund(m),
+                            ..f
+                        },
+                        None,
+                        now,
+                        None,
+                    );
+                    return;
+                }
+                if let Some(o) = self.order.as_mut() {
+                    o.refunded += m.amount;
+                    let total = o.refunded;
+                    self.emit(Event::Refunded {
+                        refund_id,
+                        amount: m.amount,
+                        refunded_total: total,
+                    });
+                }
+            }
+            Spec::CancelOrder(_) => self.enter(Phase::Cancelled(CancelledBy::OrderCancelled)),
+        }
+    }
+
+    pub(super) fn on_refused(&mut self, f: InFlight, err: &ApiError, now: Timestamp) {
+        let problem = ApiProblem::from(err);
+        let status = err.status.as_u16();
+        match f.spec {
+            Spec::CreateKpSession => {
+                self.enter(Phase::Failed(FailureReason::KpSessionRejected(problem)))
+            }
+            Spec::CreateHppSession => {
+                self.enter(Phase::Failed(FailureReason::HppSessionRejected(problem)))
+            }
+            Spec::ReadHppSession if status == 404 => {
+                // Gone: expired (or never existed). The final read found nothing completed.
+                self.enter(Phase::Expired(Deadline::HppSession));
+            }
+            Spec::ReadHppSession => {
+                self.emit(Event::CallFailed {
+                    call: Call::ReadHppSession,
+                    problem,
+                });
+                let delay = self.poll.max;
+                self.retry_at = Some(Pending {
+                    spec: f.spec,
+                    attempt: f.attempt + 1,
+                    at: now.saturating_add(delay),
+                });
+            }
+            Spec::Disable if status == 404 => self.enter(Phase::Expired(Deadline::HppSession)),
+            Spec::Disable => {
+                // 400: already completed. Learn the outcome by reading.
+                self.emit(Event::CallFailed {
+                    call: Call::DisableHppSession,
+                    problem,
+                });
+                self.next_poll = Some(now);
+            }
+            Spec::Distribute(_) => {
+                self.emit(Event::CallFailed {
+                    call: Call::Distribute,
+                    problem,
+                });
+            }
+            Spec::PlaceOrder => {
+                let ambiguous = self.place.as_ref().is_some_and(|p| p.ambiguous);
+                let code = err.error_code.as_deref().unwrap_or_default();
+                if ambiguous && matches!(status, 403 | 404 | 409) && code != "REJECTED" {
+                    // A replay after an unknown outcome was refused as already used: the order
+                    // probably exists but Klarna will not tell us its id here.
+                    self.enter(Phase::Failed(FailureReason::OrderOutcomeUnknown));
+                } else if status == 404 {
+                    self.enter(Phase::Expired(Deadline::AuthorizationToken));
+                } else if status == 403 {
+                    self.enter(Phase::Failed(FailureReason::OrderRejected(problem)));
+                } else {
+                    // 400 and similar: nothing was placed; the merchant may place a corrected body.
+                    self.place = None;
+                    self.emit(Event::CallFailed {
+                        call: Call::PlaceOrder,
+                        problem,
+                    });
+                }
+            }
+            Spec::CancelAuthorization if status == 404 => {
+                self.enter(Phase::Cancelled(CancelledBy::AuthorizationReleased));
+            }
+            Spec::CancelAuthorization
+            | Spec::CancelOrder(_)
+            | Spec::Capture(_)
+            | Spec::Refund(_) => {
+                let call = f.spec.call();
+                self.emit(Event::CallFailed { call, problem });
+                if self.phase == Phase::OrderPlaced {
+                    self.intents.read_order = true;
+                }
+            }
+            Spec::ReadOrder => {
+                self.emit(Event::CallFailed {
+                    call: Call::ReadOrder,
+                    problem,
+                });
+            }
+        }
+    }
+
+    pub(super) fn schedule_poll(&mut self, now: Timestamp) {
+        let mut at = now.saturating_add(self.poll.interval(self.polls));
+        self.polls = self.polls.saturating_add(1);
+        if let Some(d) = self.hpp_deadline() {
+            at = at.min(d.max(now));
+        }
+        self.next_poll = Some(at);
+    }
+
+    pub(super) fn on_session(&mut self, s: hpp::Session, now: Timestamp) {
+        let Some(h) = self.hpp.as_mut() else { return };
+        if let Some(e) = s.expires_at {
+            if e < h.expires_at {
+                h.expires_at = e;
+            }
+        }
+        let changed = h.status.as_ref() != Some(&s.status);
+        if changed {
+            h.status = Some(s.status.clone());
+        }
+        let created_at = h.created_at;
+        if changed {
+            self.polls = 0;
+            self.emit(Event::StatusChanged {
+                status: s.status.clone(),
+            });
+        }
+        match s.status {
+            HppStatus::Completed => {
+                if let Some(order_id) = s.order_id.clone() {
+                    self.order = Some(OrderInfo {
+                        order_id: order_id.clone(),
+                        authorized: self.session.order_amount,
+                        captured: 0,
+                        refunded: 0,
+                        expires_at: None,
+                        authorization_expired: false,
+                    });
+                    self.phase = Phase::OrderPlaced;
+                    self.next_poll = None;
+                    self.emit(Event::OrderPlaced {
+                        order_id,
+                        klarna_reference: s.klarna_reference.clone(),
+                        fraud_status: None,
+                    });
+                    self.intents.read_order = true;
+                } else if let (Some(token), PlaceOrderMode::None) = (
+                    s.authorization_token.clone(),
+                    place_order_mode(&self.options),
+                ) {
+                    // The token was issued at the status change (`updated_at`) and before this
+                    // read: the earlier bound is the safe one. Without `updated_at`, the KP
+                    // session's request time is earlier than any authorization.
+                    let kp_requested = self
+                        .kp
+                        .as_ref()
+                        .map(|k| k.expires_at.saturating_sub(KP_SESSION_LIFETIME));
+                    let issued = s.updated_at.or(kp_requested).unwrap_or(created_at).min(now);
+                    let expires_at = issued.saturating_add(AUTHORIZATION_TOKEN_LIFETIME);
+                    self.auth = Some(AuthInfo { token, expires_at });
+                    self.phase = Phase::Authorized;
+                    self.next_poll = None;
+                    let deadline = self.token_deadline().unwrap_or(expires_at);
+                    self.emit(Event::Authorized {
+                        expires_at: deadline,
+                    });
+                } else {
+                    // COMPLETED without what the mode promises: keep reading.
+                    self.after_read(now);
+                }
+            }
+            HppStatus::Cancelled => self.enter(Phase::Cancelled(CancelledBy::Consumer)),
+            HppStatus::Disabled => self.enter(Phase::Disabled),
+            _ => self.after_read(now),
+        }
+    }
+
+    pub(super) fn after_read(&mut self, now: Timestamp) {
+        if self.final_read {
+            self.enter(Phase::Expired(Deadline::HppSession));
+        } else {
+            self.schedule_poll(now);
+        }
+    }
+
+    pub(super) fn on_order(&mut self, o: om::Order) {
+        let margin = self.margin;
+        let Some(info) = self.order.as_mut() else {
+            return;
+        };
+        info.authorized = o.order_amount;
+        info.captured = info.captured.max(o.captured_amount);
+        info.refunded = info.refunded.max(o.refunded_amount);
+        info.expires_at = o.expires_at;
+        self.emit(Event::OrderUpdated {
+            status: o.status.clone(),
+            order_amount: o.order_amount,
+            captured_amount: o.captured_amount,
+            refunded_amount: o.refunded_amount,
+            remaining_authorized_amount: o.remaining_authorized_amount,
+            expires_at: o.expires_at.map(|t| t.saturating_sub(margin)),
+        });
+        if o.status == om::OrderStatus::Cancelled {
+            self.enter(Phase::Cancelled(CancelledBy::OrderCancelled));
+        }
+    }
+}
