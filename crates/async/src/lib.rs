@@ -128,6 +128,31 @@ impl<T: AsyncTransport, C: AsyncClock> Driver<T, C> {
     }
 }
 
+impl<T: AsyncTransport, C: AsyncClock> Driver<T, C> {
+    /// Like [`next_event`](Self::next_event), but returns `None` instead of sleeping past
+    /// `until` (for web handlers that must answer promptly).
+    pub async fn next_event_until(&self, checkout: &mut Checkout, until: Timestamp) -> Option<Event> {
+        loop {
+            match checkout.poll_output() {
+                Output::Event(event) => return Some(event),
+                Output::Request(id, request) => {
+                    let result = self.transport.send(request).await;
+                    let now = self.clock.now();
+                    let _ = match result {
+                        Ok(response) => checkout.handle_response(id, response, now),
+                        Err(e) => checkout.handle_transport_error(id, e.failure, now),
+                    };
+                }
+                Output::Timeout(at) if at <= until => {
+                    self.clock.sleep_until(at).await;
+                    checkout.handle_timeout(self.clock.now());
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
 /// Why a one-off call failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
