@@ -81,6 +81,18 @@ struct Row {
     log: Vec<String>,
 }
 
+impl Row {
+    /// Most recent log lines kept per checkout (forged callbacks must not grow it without end).
+    const LOG_LIMIT: usize = 100;
+
+    fn note(&mut self, line: String) {
+        if self.log.len() >= Self::LOG_LIMIT {
+            self.log.remove(0);
+        }
+        self.log.push(line);
+    }
+}
+
 type Rows = Mutex<HashMap<String, Arc<tokio::sync::Mutex<Row>>>>;
 
 struct Inner {
@@ -259,7 +271,7 @@ impl Shop {
                 tokio::time::timeout(Duration::from_secs(30), driver.next_event(&mut checkout));
             match next.await {
                 Ok(Some(Event::ConsumerLinkReady(link))) => {
-                    row.log.push(format!(
+                    row.note(format!(
                         "consumer link ready (HPP session {})",
                         link.session_id
                     ));
@@ -268,7 +280,7 @@ impl Shop {
                 Ok(Some(Event::Failed { reason })) => {
                     return Err(ShopError::Upstream(format!("Klarna refused: {reason:?}")))
                 }
-                Ok(Some(event)) => row.log.push(describe(&event)),
+                Ok(Some(event)) => row.note(describe(&event)),
                 Ok(None) => return Err(ShopError::Upstream("the checkout stopped".into())),
                 Err(_) => return Err(ShopError::Upstream("Klarna did not answer in time".into())),
             }
@@ -301,8 +313,8 @@ impl Shop {
             checkout.resume_after_restart(driver.now());
             let result = input(&mut checkout, driver.now());
             match (what, &result) {
-                (Some(what), Ok(r)) => row.log.push(format!("{what}: {r:?}")),
-                (Some(what), Err(e)) => row.log.push(format!("{what} refused: {e}")),
+                (Some(what), Ok(r)) => row.note(format!("{what}: {r:?}")),
+                (Some(what), Err(e)) => row.note(format!("{what} refused: {e}")),
                 (None, _) => {}
             }
             shop.settle(&mut checkout, &mut row).await;
@@ -328,7 +340,7 @@ impl Shop {
         loop {
             match checkout.poll_output() {
                 Output::Event(event) => {
-                    row.log.push(describe(&event));
+                    row.note(describe(&event));
                     self.react(checkout, &event, row);
                 }
                 Output::Request(id, request) => {
@@ -369,8 +381,8 @@ impl Shop {
             _ => None,
         };
         match action {
-            Some((what, Ok(()))) => row.log.push(format!("shop: {what}")),
-            Some((what, Err(e))) => row.log.push(format!("shop: {what} refused: {e}")),
+            Some((what, Ok(()))) => row.note(format!("shop: {what}")),
+            Some((what, Err(e))) => row.note(format!("shop: {what} refused: {e}")),
             None => {}
         }
     }

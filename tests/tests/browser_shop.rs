@@ -117,23 +117,7 @@ fn texts<const N: usize>(tab: &Tab, ids: [&str; N]) -> [String; N] {
 
 /// The order as the emulator holds it (Order Management, read over HTTP with the credentials).
 fn om_order(rt: &tokio::runtime::Runtime, sim: &SimHandle, order_id: &str) -> serde_json::Value {
-    rt.block_on(async {
-        let response = reqwest::Client::new()
-            .get(format!(
-                "{}/ordermanagement/v1/orders/{order_id}",
-                sim.base_url()
-            ))
-            .basic_auth(sim.username(), Some(sim.password()))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            response.status(),
-            200,
-            "the emulator knows order {order_id}"
-        );
-        serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
-    })
+    rt.block_on(om_order_async(sim, order_id))
 }
 
 /// Waits until the emulator has delivered (or given up on) every status callback.
@@ -260,4 +244,165 @@ fn consumer_pays_with_klarna_in_chromium_and_sees_the_captured_order() {
         flow.as_secs_f64(),
         launched.as_secs_f64()
     );
+}
+
+/// The text of the element with `id` in a page the shop rendered (no nested markup).
+fn element(html: &str, id: &str) -> Option<String> {
+    let start = html.find(&format!("id=\"{id}\""))?;
+    let rest = &html[start..];
+    let rest = &rest[rest.find('>')? + 1..];
+    Some(rest[..rest.find('<')?].to_owned())
+}
+
+/// The same shop without a browser: the consumer goes back, returns and pays; forged and
+/// malformed callbacks are refused; a refreshed success page changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shop_handles_back_resume_pay_and_refuses_bad_callbacks_over_http() {
+    drop(ReqwestTransport::default());
+    let sim = Sim::start(SimConfig::default()).await.unwrap();
+    let api = Api::new(
+        BaseUrl::custom(sim.base_url()).unwrap(),
+        Credentials::new(sim.username(), sim.password()),
+    );
+    let running = RunningShop::start(
+        api,
+        "127.0.0.1:0".parse().unwrap(),
+        None,
+        "http-shop-test-seed-0123456789",
+    )
+    .await
+    .unwrap();
+    let shop = running.url().to_owned();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |url: String| {
+        let http = http.clone();
+        async move {
+            let r = http.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+
+    // Pay with Klarna: 303 to the hosted page.
+    let created = http.post(format!("{shop}/checkout")).send().await.unwrap();
+    assert_eq!(created.status(), 303);
+    let hosted = created.headers()["location"].to_str().unwrap().to_owned();
+    let hpp = hosted
+        .strip_prefix(&format!("{}/hpp/pay/", sim.base_url()))
+        .unwrap()
+        .to_owned();
+    let checkout_id = running.shop().checkout_ids().pop().unwrap();
+
+    // The consumer goes back to the shop: not paid, with a link back to Klarna.
+    let back = sim.consumer(&hpp).back().unwrap();
+    assert_eq!(
+        back.redirect_url,
+        format!("{shop}/klarna/back?sid={hpp}&checkout={checkout_id}")
+    );
+    let (status, page) = get(back.redirect_url).await;
+    assert_eq!(status, 200);
+    assert_eq!(element(&page, "state").as_deref(), Some("AwaitingConsumer"));
+    assert_eq!(element(&page, "order-id").as_deref(), Some(""));
+    assert!(
+        page.contains(&format!("id=\"resume\" href=\"{hosted}\"")),
+        "{page}"
+    );
+
+    // Callbacks that are not Klarna's, or not acceptable, are refused.
+    let callback = |query: String, content_type: &'static str, body: Vec<u8>| {
+        let http = http.clone();
+        let url = format!("{shop}/klarna/callback{query}");
+        async move {
+            http.post(url)
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let forged = serde_json::to_vec(&serde_json::json!({
+        "event_id": "forged-1",
+        "session": {"session_id": hpp, "status": "COMPLETED"}
+    }))
+    .unwrap();
+    let q = |secret: &str| format!("?checkout={checkout_id}&sid={hpp}&kh_secret={secret}");
+    assert_eq!(
+        callback(q("guessed"), "application/json", forged.clone()).await,
+        401
+    );
+    assert_eq!(
+        callback(q("guessed"), "text/plain", forged.clone()).await,
+        415
+    );
+    assert_eq!(
+        callback(q("guessed"), "application/json", vec![b' '; 70 * 1024]).await,
+        413
+    );
+    assert_eq!(
+        callback(
+            "?checkout=nobody&kh_secret=x".into(),
+            "application/json",
+            forged.clone()
+        )
+        .await,
+        404
+    );
+    assert_eq!(
+        callback(String::new(), "application/json", forged).await,
+        400
+    );
+    // A return naming another session is refused too.
+    let (status, _) = get(format!(
+        "{shop}/klarna/success?sid=other&checkout={checkout_id}"
+    ))
+    .await;
+    assert_eq!(status, 400);
+    let still = running.shop().checkout(&checkout_id).await.unwrap();
+    assert_eq!(still.state(), State::AwaitingConsumer);
+
+    // The consumer returns to Klarna and pays: captured.
+    let paid = sim.consumer(&hpp).pay().unwrap();
+    let (status, page) = get(paid.redirect_url.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(element(&page, "state").as_deref(), Some("Captured"));
+    let order_id = element(&page, "order-id").unwrap();
+    assert_eq!(om_order_async(&sim, &order_id).await["status"], "CAPTURED");
+
+    // Reloading the success page shows the same order and places nothing new.
+    let (_, again) = get(paid.redirect_url).await;
+    assert_eq!(element(&again, "order-id"), Some(order_id));
+    assert_eq!(element(&again, "state").as_deref(), Some("Captured"));
+    let placed = sim
+        .requests()
+        .iter()
+        .filter(|r| r.operation.as_deref() == Some("kp.create_order"))
+        .count();
+    let captures = sim
+        .requests()
+        .iter()
+        .filter(|r| r.operation.as_deref() == Some("om.create_capture"))
+        .count();
+    assert_eq!((placed, captures), (1, 1));
+
+    running.shutdown().await;
+    sim.shutdown().await;
+}
+
+async fn om_order_async(sim: &SimHandle, order_id: &str) -> serde_json::Value {
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{}/ordermanagement/v1/orders/{order_id}",
+            sim.base_url()
+        ))
+        .basic_auth(sim.username(), Some(sim.password()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
 }
