@@ -9,8 +9,11 @@
 //! - [`AsyncClock`]: `now` and `sleep_until`, with a tokio implementation (feature `tokio`).
 //! - [`Driver`] and [`Client`]: the same loop and one-off calls as `klarna-hpp-blocking`; the
 //!   two differ by `.await` and nothing else (both loop on `Checkout::poll_output`).
+//! - [`web`]: framework-neutral helpers turning the merchant's incoming redirects and status
+//!   callbacks (`http` types) into the checkout's inputs.
 //!
-//! Out of scope: spawning, executors, web frameworks, protocol logic.
+//! Out of scope: spawning, executors, web frameworks (the `web_shop` example shows axum),
+//! protocol logic.
 
 use std::future::Future;
 
@@ -22,6 +25,7 @@ use klarna_hpp_core::{Api, Error, Operation, Timestamp};
 
 #[cfg(feature = "reqwest")]
 mod reqwest_transport;
+pub mod web;
 #[cfg(feature = "reqwest")]
 pub use reqwest_transport::ReqwestTransport;
 
