@@ -135,7 +135,11 @@ impl<T: AsyncTransport, C: AsyncClock> Driver<T, C> {
 impl<T: AsyncTransport, C: AsyncClock> Driver<T, C> {
     /// Like [`next_event`](Self::next_event), but returns `None` instead of sleeping past
     /// `until` (for web handlers that must answer promptly).
-    pub async fn next_event_until(&self, checkout: &mut Checkout, until: Timestamp) -> Option<Event> {
+    pub async fn next_event_until(
+        &self,
+        checkout: &mut Checkout,
+        until: Timestamp,
+    ) -> Option<Event> {
         loop {
             match checkout.poll_output() {
                 Output::Event(event) => return Some(event),
