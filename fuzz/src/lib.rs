@@ -6,12 +6,22 @@
 //! that the corpus covers the interesting paths.
 #![allow(unreachable_pub, dead_code)]
 
+#[path = "checkout/mod.rs"]
+mod checkout;
+
+use std::fmt::Debug;
+
 use klarna_hpp_core::hpp::{
     CreateSession, DisableSession, Distribute, PlaceOrderMode, ReadSession, StatusCallback,
 };
-use klarna_hpp_core::http::{Response, StatusCode};
+use klarna_hpp_core::http::{HeaderValue, Response, StatusCode};
 use klarna_hpp_core::template::{KpUrlTemplate, Placeholder, UrlKind, UrlTemplate, Values};
-use klarna_hpp_core::{Error, Operation};
+use klarna_hpp_core::{kp, om, Error, Operation};
+use serde::Serialize;
+
+pub use self::checkout::input::CheckoutInput;
+pub use self::checkout::seeds::seeds;
+pub use self::checkout::{checkout, run_checkout};
 
 /// What a `template` input exercised.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -192,4 +202,151 @@ fn expect_typed<T>(result: &Result<T, Error>, operation: &str, status: StatusCod
         }
         Err(other) => panic!("{operation}: unexpected {other:?}"),
     }
+}
+
+/// What a `decode_kp_om` input exercised.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct KpOmOutcome {
+    /// The HTTP status used.
+    pub status: u16,
+    /// Decoders (of the eight with a body) that decoded a value.
+    pub decoded: usize,
+    /// Decoders that gave `Error::Decode`.
+    pub decode_errors: usize,
+    /// The input has a JSON string value that a leak would show.
+    pub has_strings: bool,
+    /// The create decoders read an id from the headers built from the body.
+    pub created_id: bool,
+}
+
+/// `decode_kp_om` target: the KP and OM decoders on one response (status as in
+/// [`split_status`]).
+///
+/// Invariants: as for `decode_hpp` (non-2xx is `Api`, a 2xx that does not decode is `Decode`,
+/// both carrying operation, status and the exact body; decoded values re-encode to the same
+/// value), and the `Display` of every error contains no double-quoted string value of the
+/// input (customer data must not leak; field names in backticks are fine). The create
+/// decoders (`CreateCapture`, `CreateRefund`) read no body: they succeed on any 2xx, and with
+/// `Capture-Id`/`Refund-Id` and `Location` headers made of the body's first line they report it.
+pub fn decode_kp_om(data: &[u8]) -> KpOmOutcome {
+    let (status, body) = split_status(data);
+    let response = Response::builder()
+        .status(status)
+        .body(body.to_vec())
+        .expect("100..=999 is a valid status");
+    let quoted = quoted_values(body);
+    let mut outcome = KpOmOutcome {
+        status: response.status().as_u16(),
+        has_strings: !quoted.is_empty(),
+        ..KpOmOutcome::default()
+    };
+    let out = &mut outcome;
+    decodes::<kp::CreateSession>(&response, &quoted, out);
+    decodes::<kp::ReadSession>(&response, &quoted, out);
+    decodes::<kp::CreateOrder>(&response, &quoted, out);
+    decodes::<kp::CreateCustomerToken>(&response, &quoted, out);
+    decodes::<om::GetOrder>(&response, &quoted, out);
+    decodes::<om::ListCaptures>(&response, &quoted, out);
+    decodes::<om::GetCapture>(&response, &quoted, out);
+    decodes::<om::GetRefund>(&response, &quoted, out);
+
+    let line = body.split(|b| *b == b'\n').next().unwrap_or_default();
+    let header = HeaderValue::from_bytes(line).ok();
+    for with_headers in [false, true] {
+        let mut response = response.clone();
+        let header = header.as_ref().filter(|_| with_headers);
+        if let Some(v) = header {
+            for name in ["Capture-Id", "Refund-Id", "Location"] {
+                response.headers_mut().insert(name, v.clone());
+            }
+        }
+        // What `Capture-Id` (or, failing it, the last segment of `Location`) yields.
+        let expected = header
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty());
+        let capture = om::CreateCapture::decode_response(&response);
+        expect_typed(&capture, om::CreateCapture::NAME, response.status(), body);
+        no_leak(&capture, om::CreateCapture::NAME, &quoted);
+        if let Ok(c) = &capture {
+            assert_eq!(c.location.as_deref(), expected, "capture location");
+            assert_eq!(c.capture_id.as_deref(), expected, "capture id");
+            outcome.created_id |= c.capture_id.is_some();
+        }
+        let refund = om::CreateRefund::decode_response(&response);
+        expect_typed(&refund, om::CreateRefund::NAME, response.status(), body);
+        no_leak(&refund, om::CreateRefund::NAME, &quoted);
+        if let Ok(r) = &refund {
+            assert_eq!(r.location.as_deref(), expected, "refund location");
+            assert_eq!(r.refund_id.as_deref(), expected, "refund id");
+        }
+        assert_eq!(capture.is_ok(), response.status().is_success());
+        assert_eq!(refund.is_ok(), response.status().is_success());
+    }
+    outcome
+}
+
+/// `O::decode_response` is typed, leaks nothing, and what it decodes re-encodes to itself.
+fn decodes<O>(response: &Response<Vec<u8>>, quoted: &[String], outcome: &mut KpOmOutcome)
+where
+    O: Operation,
+    O::Output: Serialize + PartialEq + Debug,
+{
+    let result = O::decode_response(response);
+    expect_typed(&result, O::NAME, response.status(), response.body());
+    no_leak(&result, O::NAME, quoted);
+    match &result {
+        Ok(value) => {
+            outcome.decoded += 1;
+            let again = O::decode_response(&ok(serde_json::to_vec(value).expect("encodes")));
+            assert_eq!(again.as_ref().ok(), Some(value), "{} re-encodes", O::NAME);
+        }
+        Err(Error::Decode(_)) => outcome.decode_errors += 1,
+        Err(_) => {}
+    }
+}
+
+/// The error's `Display` shows none of `quoted`.
+fn no_leak<T>(result: &Result<T, Error>, operation: &str, quoted: &[String]) {
+    if let Err(e) = result {
+        let shown = e.to_string();
+        for q in quoted {
+            assert!(
+                !shown.contains(q.as_str()),
+                "{operation}: the error shows {q} from the input: {shown}"
+            );
+        }
+    }
+}
+
+/// Every non-empty string value of `body` as it would appear double-quoted in a message: raw
+/// (`"Jane"`) and escaped (`"a\"b"`). For a body that is not JSON, every stretch between two
+/// double quotes.
+pub fn quoted_values(body: &[u8]) -> Vec<String> {
+    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) if !s.is_empty() => {
+                out.push(format!("\"{s}\""));
+                out.push(format!("{s:?}"));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            serde_json::Value::Object(map) => map.values().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => walk(&v, &mut out),
+        Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            for inner in text.split('"').skip(1).step_by(2) {
+                if !inner.is_empty() && text.contains(&format!("\"{inner}\"")) {
+                    out.push(format!("\"{inner}\""));
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
