@@ -214,6 +214,14 @@ fn checkout_corpus_replays() {
 /// The named seeds decode back to themselves, are committed as written, and end where they say.
 #[test]
 fn checkout_seeds_are_current() {
+    // `WRITE_CHECKOUT_SEEDS=1 cargo test -p klarna-hpp-core --test fuzz_corpus` regenerates them.
+    if std::env::var_os("WRITE_CHECKOUT_SEEDS").is_some() {
+        let dir = corpus_dir("checkout");
+        std::fs::create_dir_all(&dir).expect("corpus directory");
+        for seed in checks::seeds() {
+            std::fs::write(dir.join(seed.name), seed.input.encode()).expect("writable");
+        }
+    }
     for seed in checks::seeds() {
         let bytes = seed.input.encode();
         assert_eq!(
@@ -224,13 +232,13 @@ fn checkout_seeds_are_current() {
         );
         let committed = std::fs::read(corpus_dir("checkout").join(seed.name)).unwrap_or_else(|e| {
             panic!(
-                "{}: {e} (run the ignored test write_checkout_seeds)",
+                "{}: {e} (regenerate with WRITE_CHECKOUT_SEEDS=1)",
                 seed.name
             )
         });
         assert!(
             committed == bytes,
-            "{}: stale (run the ignored test write_checkout_seeds)",
+            "{}: stale (regenerate with WRITE_CHECKOUT_SEEDS=1)",
             seed.name
         );
         let outcome = checks::run_checkout(&seed.input);
@@ -268,13 +276,4 @@ fn checkout_seed_stories_do_what_they_say() {
     assert!(!run("place_order_unknown_until_token_expiry").order_placed);
 }
 
-/// Regenerates the named seeds: `cargo test -p klarna-hpp-core --test fuzz_corpus -- --ignored`.
-#[test]
-#[ignore = "writes fuzz/corpus/checkout"]
-fn write_checkout_seeds() {
-    let dir = corpus_dir("checkout");
-    std::fs::create_dir_all(&dir).expect("corpus directory");
-    for seed in checks::seeds() {
-        std::fs::write(dir.join(seed.name), seed.input.encode()).expect("writable");
-    }
 }

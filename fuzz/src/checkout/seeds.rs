@@ -393,13 +393,13 @@ pub fn seeds() -> Vec<Seed> {
             ],
             State::Expired,
         ),
-        // Klarna's Retry-After is honoured however long (here 31 years), past the KP session's
-        // expiry: the HPP session is created for a dead KP session and expires at once.
+        // A Retry-After of 31 years is capped (5 minutes): the HPP session is created well
+        // within the KP session's life and the consumer link goes out.
         seed(
             "retry_after_beyond_kp_session",
             NoneMode,
             vec![right(0), canned(20), Step::Wait, right(0), Step::Wait],
-            State::Expired,
+            State::AwaitingConsumer,
         ),
         seed(
             "stale_ids_and_rewinds",
