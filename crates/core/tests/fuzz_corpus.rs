@@ -275,5 +275,3 @@ fn checkout_seed_stories_do_what_they_say() {
     assert!(run("redirects").redirects_matched >= 2);
     assert!(!run("place_order_unknown_until_token_expiry").order_placed);
 }
-
-}
