@@ -84,7 +84,10 @@ impl Clock for SimClock<'_> {
     fn sleep_until(&self, deadline: Timestamp) {
         let wait = deadline.duration_since(self.now());
         if wait > Duration::ZERO {
-            self.0.advance(wait);
+            // The emulator's clock counts whole milliseconds: round up, or a deadline a
+            // fraction of a millisecond away would never be reached.
+            let millis = u64::try_from(wait.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX);
+            self.0.advance(Duration::from_millis(millis));
         }
     }
 }
