@@ -14,10 +14,10 @@
 //! exactly the same cases.
 
 pub mod clock;
+pub mod merchant;
 pub mod record;
 pub mod run;
 pub mod scenario;
-pub mod merchant;
 pub mod shop;
 
 use std::sync::Arc;
@@ -26,10 +26,6 @@ use klarna_hpp_sim::{Sim, SimConfig, SimHandle};
 
 /// A fresh emulator for one test: seeded, with quick callback retries.
 pub fn start_sim(seed: u64) -> Arc<SimHandle> {
-    // With `klarna-hpp-async` in the build, reqwest is compiled with `rustls-no-provider`, and
-    // the emulator's own reqwest client (for callbacks) panics at start-up unless a rustls
-    // crypto provider is installed. Building a `ReqwestTransport` installs ring's.
-    let _ = klarna_hpp_async::ReqwestTransport::default();
     let config = SimConfig::default()
         .with_seed(seed)
         .with_callback_retry_delay(std::time::Duration::from_millis(50))

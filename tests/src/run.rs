@@ -10,9 +10,9 @@ use klarna_hpp_core::checkout::Checkout;
 use klarna_hpp_sim::SimHandle;
 
 use crate::clock::SimClock;
+use crate::merchant::Shop;
 use crate::record::{Recorded, Transcript};
 use crate::scenario::{api, config, Case, Report, Script};
-use crate::merchant::Shop;
 
 /// How to run one case.
 #[derive(Debug, Clone)]

@@ -26,8 +26,8 @@ use klarna_hpp_core::{Api, AuthorizationToken, BaseUrl, Credentials, Error, Time
 use klarna_hpp_sim::{ConsumerOutcome, SimHandle};
 
 use crate::clock::sim_now;
-use crate::record::{Counts, Transcript};
 use crate::merchant::{browse, Web, CALLBACK_PATH};
+use crate::record::{Counts, Transcript};
 
 /// The order's total (minor units): shoes 1 × 100.00 + socks 2 × 10.00.
 pub const ORDER_AMOUNT: i64 = 12_000;
