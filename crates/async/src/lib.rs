@@ -110,25 +110,7 @@ impl<T: AsyncTransport, C: AsyncClock> Driver<T, C> {
     /// Sends requests, feeds responses and sleeps until the checkout has an event for the
     /// merchant; `None` when the checkout has nothing more to do.
     pub async fn next_event(&self, checkout: &mut Checkout) -> Option<Event> {
-        loop {
-            match checkout.poll_output() {
-                Output::Event(event) => return Some(event),
-                Output::Request(id, request) => {
-                    let result = self.transport.send(request).await;
-                    let now = self.clock.now();
-                    // The id is the one just polled, so the checkout accepts it.
-                    let _ = match result {
-                        Ok(response) => checkout.handle_response(id, response, now),
-                        Err(e) => checkout.handle_transport_error(id, e.failure, now),
-                    };
-                }
-                Output::Timeout(at) => {
-                    self.clock.sleep_until(at).await;
-                    checkout.handle_timeout(self.clock.now());
-                }
-                _ => return None,
-            }
-        }
+        self.next_event_until(checkout, Timestamp::MAX).await
     }
 }
 

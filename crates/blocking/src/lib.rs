@@ -116,26 +116,7 @@ impl<T: Transport, C: Clock> Driver<T, C> {
     /// merchant; `None` when the checkout has nothing more to do (terminal, or idle with no
     /// deadline).
     pub fn next_event(&self, checkout: &mut Checkout) -> Option<Event> {
-        loop {
-            match checkout.poll_output() {
-                Output::Event(event) => return Some(event),
-                Output::Request(id, request) => {
-                    let result = self.transport.send(request);
-                    let now = self.clock.now();
-                    // The id is the one just polled, so the checkout accepts it.
-                    let _ = match result {
-                        Ok(response) => checkout.handle_response(id, response, now),
-                        Err(e) => checkout.handle_transport_error(id, e.failure, now),
-                    };
-                }
-                Output::Timeout(at) => {
-                    self.clock.sleep_until(at);
-                    checkout.handle_timeout(self.clock.now());
-                }
-                Output::Idle => return None,
-                _ => return None,
-            }
-        }
+        self.next_event_until(checkout, Timestamp::MAX)
     }
 
     /// Like [`next_event`](Self::next_event), but returns `None` instead of sleeping past

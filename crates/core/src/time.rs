@@ -22,6 +22,10 @@ impl Timestamp {
     /// The Unix epoch.
     pub const UNIX_EPOCH: Timestamp = Timestamp(OffsetDateTime::UNIX_EPOCH);
 
+    /// The latest instant RFC 3339 can write (9999-12-31T23:59:59.999999999Z): "no limit".
+    pub const MAX: Timestamp =
+        Timestamp(time::macros::datetime!(9999-12-31 23:59:59.999_999_999 UTC));
+
     /// From whole seconds since the Unix epoch; `None` when out of the supported range.
     pub fn from_unix_seconds(seconds: i64) -> Option<Self> {
         OffsetDateTime::from_unix_timestamp(seconds)

@@ -217,63 +217,58 @@ impl Core {
                 Err(_) => self.retry_later(f, None, now, None),
             },
             Spec::Capture(m) => {
-                let capture_id = om::CreateCapture::decode_response(response)
+                let id = om::CreateCapture::decode_response(response)
                     .ok()
                     .and_then(|c| c.capture_id);
-                if capture_id.is_none() && f.attempt + 1 < self.retry.max_attempts {
-                    // A 2xx without the created capture's id is not a confirmation: the replay
-                    // with the same idempotency key returns Klarna's real answer, at no risk.
-                    let m = *m;
-                    self.retry_later(
-                        InFlight {
-                            spec: Spec::Capture(m),
-                            ..f
-                        },
-                        None,
-                        now,
-                        None,
-                    );
-                    return;
-                }
-                if let Some(o) = self.order.as_mut() {
-                    o.captured += m.amount;
-                    let total = o.captured;
-                    self.emit(Event::Captured {
-                        capture_id,
-                        amount: m.amount,
-                        captured_total: total,
-                    });
+                let m = *m;
+                if let Some(id) = self.confirmed(f, id, now) {
+                    if let Some(o) = self.order.as_mut() {
+                        o.captured += m.amount;
+                        let captured_total = o.captured;
+                        self.emit(Event::Captured {
+                            capture_id: id,
+                            amount: m.amount,
+                            captured_total,
+                        });
+                    }
                 }
             }
             Spec::Refund(m) => {
-                let refund_id = om::CreateRefund::decode_response(response)
+                let id = om::CreateRefund::decode_response(response)
                     .ok()
                     .and_then(|r| r.refund_id);
-                if refund_id.is_none() && f.attempt + 1 < self.retry.max_attempts {
-                    let m = *m;
-                    self.retry_later(
-                        InFlight {
-                            spec: Spec::Refund(m),
-                            ..f
-                        },
-                        None,
-                        now,
-                        None,
-                    );
-                    return;
-                }
-                if let Some(o) = self.order.as_mut() {
-                    o.refunded += m.amount;
-                    let total = o.refunded;
-                    self.emit(Event::Refunded {
-                        refund_id,
-                        amount: m.amount,
-                        refunded_total: total,
-                    });
+                let m = *m;
+                if let Some(id) = self.confirmed(f, id, now) {
+                    if let Some(o) = self.order.as_mut() {
+                        o.refunded += m.amount;
+                        let refunded_total = o.refunded;
+                        self.emit(Event::Refunded {
+                            refund_id: id,
+                            amount: m.amount,
+                            refunded_total,
+                        });
+                    }
                 }
             }
             Spec::CancelOrder(_) => self.enter(Phase::Cancelled(CancelledBy::OrderCancelled)),
         }
+    }
+
+    /// A 2xx to a capture or refund confirms it only with the created id: without one, the
+    /// replay with the same idempotency key returns Klarna's real answer at no risk. After the
+    /// policy's attempts, a 2xx is taken as Klarna documents it (success) so nothing loops.
+    /// `Some(id)` (possibly `Some(None)`) when confirmed; `None` when a replay was scheduled.
+    pub(super) fn confirmed(
+        &mut self,
+        f: InFlight,
+        id: Option<String>,
+        now: Timestamp,
+    ) -> Option<Option<String>> {
+        if id.is_none() && f.attempt + 1 < self.retry.max_attempts {
+            self.retry_later(f, None, now, None);
+            return None;
+        }
+        Some(id)
     }
 
     pub(super) fn on_refused(&mut self, f: InFlight, err: &ApiError, now: Timestamp) {
