@@ -35,6 +35,10 @@ fn mode_none_complete_place_capture() {
     s.reply(created_with("capture-id", "cap-1", "captures"));
     assert_eq!(s.state(), State::Captured);
     assert_eq!(s.checkout.captured_amount(), TOTAL);
+    // A typical checkout's snapshot stays compact (target: under 2 KiB).
+    let snapshot = s.checkout.snapshot();
+    eprintln!("snapshot of a captured two-line checkout: {} bytes", snapshot.len());
+    assert!(snapshot.len() < 2048, "snapshot is {} bytes", snapshot.len());
     insta::assert_snapshot!(s.transcript());
 }
 
