@@ -37,8 +37,15 @@ fn mode_none_complete_place_capture() {
     assert_eq!(s.checkout.captured_amount(), TOTAL);
     // A typical checkout's snapshot stays compact (target: under 2 KiB).
     let snapshot = s.checkout.snapshot();
-    eprintln!("snapshot of a captured two-line checkout: {} bytes", snapshot.len());
-    assert!(snapshot.len() < 2048, "snapshot is {} bytes", snapshot.len());
+    eprintln!(
+        "snapshot of a captured two-line checkout: {} bytes",
+        snapshot.len()
+    );
+    assert!(
+        snapshot.len() < 2048,
+        "snapshot is {} bytes",
+        snapshot.len()
+    );
     insta::assert_snapshot!(s.transcript());
 }
 
