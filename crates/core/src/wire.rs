@@ -116,6 +116,11 @@ pub(crate) fn decode_body<T: DeserializeOwned>(
         }
         .into()
     };
+    // The fast path is plain serde_json. Only when it fails is the body decoded again with
+    // path tracking (which allocates per key) to name where it failed: errors are the cold path.
+    if let Ok(value) = serde_json::from_slice::<T>(body) {
+        return Ok(value);
+    }
     let de = &mut serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(&mut *de)
         .map_err(|e| fail(e.path().to_string(), e.into_inner().to_string()))?;
