@@ -1,0 +1,655 @@
+//! Whole checkouts per second through the blocking adapter, next to a hand-written ureq loop
+//! sending the same requests, against one in-process emulator. Goal: the adapter within 0.95x of
+//! the hand-written loop.
+//!
+//! A checkout is mode NONE: create the KP session, create the HPP session, the consumer pays
+//! (in-process, right after `ConsumerLinkReady`), read the HPP session (COMPLETED), place the
+//! order, read the OM order, capture the full amount: six HTTP requests.
+//!
+//! - `driver`: [`Driver`] + [`UreqTransport`] + a clock over the emulator's virtual clock (the
+//!   first poll's 2 s wait advances it, no real sleeping). The merchant's code only reacts to
+//!   events.
+//! - `hand`: the requests of one recorded driver checkout (same method, URI, headers and body),
+//!   with the ids of the current checkout (KP session, HPP session, authorization token, order)
+//!   put back in and a fresh idempotency key on the capture, sent with `agent.run(req)` in
+//!   sequence; it parses only the ids it needs with serde_json, and advances the emulator's
+//!   clock by the same 2 s before its read.
+//!
+//! The emulator is reset (untimed) before every batch, so both sides see a small store.
+//! First, interleaved rounds (hand, driver, driver, hand, ...) print the medians and the ratio;
+//! then criterion measures each side on its own.
+//!
+//! Besides wall-clock throughput it reports the CPU time of the client's thread per checkout
+//! (`/proc/thread-self/schedstat`), which other load on the machine disturbs less.
+//!
+//! Environment: `BENCH_ROUNDS` (default 30) and `BENCH_BATCH` (checkouts per side per round,
+//! default 100) for the interleaved part; `BENCH_CRITERION=0` skips the criterion part;
+//! `BENCH_ONLY=hand` or `BENCH_ONLY=driver` runs one batch of one side and nothing else (for
+//! profiling).
+
+use std::cell::{Cell, RefCell};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput};
+use klarna_hpp_blocking::{Clock, Driver, Transport, TransportError, UreqTransport};
+use klarna_hpp_core::checkout::{Checkout, CheckoutConfig, Event};
+use klarna_hpp_core::hpp::{MerchantUrls, Options, PlaceOrderMode};
+use klarna_hpp_core::http::{HeaderMap, Method, Request, Response};
+use klarna_hpp_core::kp::SessionCreate;
+use klarna_hpp_core::model::{OrderLine, OrderLineType};
+use klarna_hpp_core::template::UrlKind;
+use klarna_hpp_core::{Api, BaseUrl, Credentials, Timestamp};
+use klarna_hpp_sim::{Sim, SimConfig, SimHandle};
+use serde::Deserialize;
+
+/// The first HPP poll interval of the default `PollPolicy`: what the driver's clock advances
+/// before its read; the hand-written loop advances the emulator by the same.
+const POLL: Duration = Duration::from_secs(2);
+
+// ----- the driver side -----
+
+fn sim_now(sim: &SimHandle) -> Timestamp {
+    Timestamp::from_offset_date_time(sim.now()).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// The emulator's clock: waiting advances it (virtual time), as in `klarna-hpp demo`.
+struct SimClock<'a>(&'a SimHandle);
+
+impl Clock for SimClock<'_> {
+    fn now(&self) -> Timestamp {
+        sim_now(self.0)
+    }
+
+    fn sleep_until(&self, deadline: Timestamp) {
+        let wait = deadline.duration_since(self.now());
+        if wait > Duration::ZERO {
+            self.0.advance(wait);
+        }
+    }
+}
+
+fn session() -> SessionCreate {
+    let lines = vec![
+        OrderLine::new("Trail running shoes", 1, 129_900)
+            .kind(OrderLineType::Physical)
+            .reference("SHOE-42")
+            .tax_rate(2500),
+        OrderLine::new("Merino socks", 2, 14_900)
+            .kind(OrderLineType::Physical)
+            .reference("SOCK-7")
+            .tax_rate(2500),
+        OrderLine::new("Shipping", 1, 4_900)
+            .kind(OrderLineType::ShippingFee)
+            .tax_rate(2500),
+    ];
+    let mut s = SessionCreate::new("SE", "SEK", lines);
+    s.locale = Some("sv-SE".into());
+    s.merchant_reference1 = Some("bench-order".into());
+    s
+}
+
+fn config(checkout_id: &str) -> CheckoutConfig {
+    let shop = "http://127.0.0.1:9/shop";
+    let urls = MerchantUrls::default()
+        .with(
+            UrlKind::Success,
+            format!("{shop}/success?sid={{{{session_id}}}}&token={{{{authorization_token}}}}"),
+        )
+        .with(
+            UrlKind::Cancel,
+            format!("{shop}/cancel?sid={{{{session_id}}}}"),
+        )
+        .with(
+            UrlKind::Failure,
+            format!("{shop}/failure?sid={{{{session_id}}}}"),
+        )
+        .with(
+            UrlKind::Error,
+            format!("{shop}/error?sid={{{{session_id}}}}"),
+        );
+    CheckoutConfig::new(checkout_id, "bench-seed-0123456789abcdef", session())
+        .merchant_urls(urls)
+        .options(Options::default().with_place_order_mode(PlaceOrderMode::None))
+}
+
+/// The same agent settings as `UreqTransport::default()`.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_connect(Some(Duration::from_secs(10)))
+        .timeout_per_call(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// One checkout through the driver; `Ok` once the capture succeeded.
+fn driver_checkout<T: Transport>(
+    driver: &Driver<T, SimClock<'_>>,
+    api: &Api,
+    sim: &SimHandle,
+    checkout_id: &str,
+) -> Result<(), String> {
+    let mut co =
+        Checkout::new(api.clone(), config(checkout_id), driver.now()).map_err(|e| e.to_string())?;
+    while let Some(event) = driver.next_event(&mut co) {
+        match event {
+            Event::ConsumerLinkReady(link) => {
+                sim.consumer(&link.session_id)
+                    .pay()
+                    .map_err(|e| e.to_string())?;
+            }
+            Event::Authorized { .. } => {
+                co.place_order(None, driver.now())
+                    .map_err(|e| e.to_string())?;
+            }
+            Event::OrderUpdated {
+                captured_amount: 0, ..
+            } => {
+                co.capture(None, driver.now()).map_err(|e| e.to_string())?;
+            }
+            Event::Captured { .. } => return Ok(()),
+            Event::CallFailed { .. } | Event::Failed { .. } => {
+                return Err(format!("{event:?}"));
+            }
+            _ => {}
+        }
+    }
+    Err(format!("stopped in {:?}", co.state()))
+}
+
+// ----- recording one driver checkout -----
+
+/// A request as sent and the body of its response.
+struct Exchange {
+    method: Method,
+    uri: String,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    response: Vec<u8>,
+}
+
+struct Recording<T> {
+    inner: T,
+    log: RefCell<Vec<Exchange>>,
+}
+
+impl<T: Transport> Transport for Recording<T> {
+    fn send(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, TransportError> {
+        let method = request.method().clone();
+        let uri = request.uri().to_string();
+        let headers = request.headers().clone();
+        let body = request.body().clone();
+        let response = self.inner.send(request)?;
+        self.log.borrow_mut().push(Exchange {
+            method,
+            uri,
+            headers,
+            body,
+            response: response.body().clone(),
+        });
+        Ok(response)
+    }
+}
+
+// ----- the hand-written side -----
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Var {
+    Kp,
+    Hpp,
+    Token,
+    Order,
+}
+
+enum Piece {
+    Text(String),
+    Var(Var),
+}
+
+/// A recorded string with the recorded ids cut out.
+struct Template(Vec<Piece>);
+
+impl Template {
+    fn new(mut text: &str, ids: &[(String, Var)]) -> Self {
+        let mut pieces = Vec::new();
+        loop {
+            let next = ids
+                .iter()
+                .filter_map(|(value, var)| text.find(value.as_str()).map(|at| (at, value, *var)))
+                .min_by_key(|(at, _, _)| *at);
+            match next {
+                Some((at, value, var)) => {
+                    if at > 0 {
+                        pieces.push(Piece::Text(text[..at].to_owned()));
+                    }
+                    pieces.push(Piece::Var(var));
+                    text = &text[at + value.len()..];
+                }
+                None => {
+                    if !text.is_empty() {
+                        pieces.push(Piece::Text(text.to_owned()));
+                    }
+                    return Self(pieces);
+                }
+            }
+        }
+    }
+
+    fn vars(&self) -> Vec<Var> {
+        self.0
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Var(v) => Some(*v),
+                Piece::Text(_) => None,
+            })
+            .collect()
+    }
+
+    fn render(&self, ids: &Ids) -> String {
+        let mut out = String::with_capacity(256);
+        for piece in &self.0 {
+            out.push_str(match piece {
+                Piece::Text(t) => t,
+                Piece::Var(Var::Kp) => &ids.kp,
+                Piece::Var(Var::Hpp) => &ids.hpp,
+                Piece::Var(Var::Token) => &ids.token,
+                Piece::Var(Var::Order) => &ids.order,
+            });
+        }
+        out
+    }
+}
+
+#[derive(Default)]
+struct Ids {
+    kp: String,
+    hpp: String,
+    token: String,
+    order: String,
+}
+
+/// One recorded request, ready to be replayed with other ids.
+struct Step {
+    method: Method,
+    uri: Template,
+    headers: HeaderMap,
+    body: Option<Template>,
+    keyed: bool,
+}
+
+/// The six requests of a checkout.
+struct Steps {
+    kp_create: Step,
+    hpp_create: Step,
+    hpp_read: Step,
+    place_order: Step,
+    om_read: Step,
+    capture: Step,
+}
+
+#[derive(Deserialize)]
+struct SessionId {
+    session_id: String,
+}
+
+#[derive(Deserialize)]
+struct HppRead {
+    status: String,
+    authorization_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OrderId {
+    order_id: String,
+}
+
+fn field(body: &[u8], name: &str) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get(name)?.as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("no {name} in {}", String::from_utf8_lossy(body)))
+}
+
+impl Steps {
+    /// Cuts the recorded ids out of a recorded checkout.
+    fn from_recording(log: &[Exchange]) -> Self {
+        let ops: Vec<String> = log
+            .iter()
+            .map(|e| format!("{} {}", e.method, e.uri))
+            .collect();
+        assert_eq!(log.len(), 6, "recorded requests: {ops:#?}");
+        let ids = vec![
+            (field(&log[0].response, "session_id"), Var::Kp),
+            (field(&log[1].response, "session_id"), Var::Hpp),
+            (field(&log[2].response, "authorization_token"), Var::Token),
+            (field(&log[3].response, "order_id"), Var::Order),
+        ];
+        let step = |i: usize, uri_vars: &[Var], body_vars: &[Var]| {
+            let e: &Exchange = &log[i];
+            let uri = Template::new(&e.uri, &ids);
+            assert_eq!(uri.vars(), uri_vars, "ids in {}", ops[i]);
+            let body = (!e.body.is_empty()).then(|| {
+                let text = std::str::from_utf8(&e.body).expect("utf-8 body");
+                Template::new(text, &ids)
+            });
+            assert_eq!(
+                body.as_ref().map(Template::vars).unwrap_or_default(),
+                body_vars,
+                "ids in the body of {}",
+                ops[i]
+            );
+            let mut headers = e.headers.clone();
+            let keyed = headers.remove("klarna-idempotency-key").is_some();
+            Step {
+                method: e.method.clone(),
+                uri,
+                headers,
+                body,
+                keyed,
+            }
+        };
+        let steps = Self {
+            kp_create: step(0, &[], &[]),
+            hpp_create: step(1, &[], &[Var::Kp]),
+            hpp_read: step(2, &[Var::Hpp], &[]),
+            place_order: step(3, &[Var::Token], &[]),
+            om_read: step(4, &[Var::Order], &[]),
+            capture: step(5, &[Var::Order], &[]),
+        };
+        assert!(
+            steps.capture.keyed,
+            "the capture carries an idempotency key"
+        );
+        steps
+    }
+}
+
+/// The hand-written loop's client.
+struct Hand<'a> {
+    agent: ureq::Agent,
+    steps: Steps,
+    sim: &'a SimHandle,
+    keys: Cell<u64>,
+}
+
+impl Hand<'_> {
+    fn send(&self, step: &Step, ids: &Ids) -> Result<Vec<u8>, String> {
+        let mut request = Request::builder()
+            .method(step.method.clone())
+            .uri(step.uri.render(ids))
+            .body(
+                step.body
+                    .as_ref()
+                    .map_or_else(Vec::new, |b| b.render(ids).into_bytes()),
+            )
+            .map_err(|e| e.to_string())?;
+        *request.headers_mut() = step.headers.clone();
+        if step.keyed {
+            let n = self.keys.get() + 1;
+            self.keys.set(n);
+            let key = format!("6f1c2d3e-0000-4000-8000-{n:012x}");
+            request.headers_mut().insert(
+                "klarna-idempotency-key",
+                key.parse().map_err(|_| "key header")?,
+            );
+        }
+        let response = self.agent.run(request).map_err(|e| e.to_string())?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .read_to_vec()
+            .map_err(|e| e.to_string())?;
+        if !status.is_success() {
+            return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
+        }
+        Ok(body)
+    }
+
+    fn checkout(&self) -> Result<(), String> {
+        let s = &self.steps;
+        let json = |e: serde_json::Error| e.to_string();
+        let mut ids = Ids::default();
+        let kp: SessionId =
+            serde_json::from_slice(&self.send(&s.kp_create, &ids)?).map_err(json)?;
+        ids.kp = kp.session_id;
+        let hpp: SessionId =
+            serde_json::from_slice(&self.send(&s.hpp_create, &ids)?).map_err(json)?;
+        ids.hpp = hpp.session_id;
+        self.sim
+            .consumer(&ids.hpp)
+            .pay()
+            .map_err(|e| e.to_string())?;
+        self.sim.advance(POLL);
+        let read: HppRead = serde_json::from_slice(&self.send(&s.hpp_read, &ids)?).map_err(json)?;
+        if read.status != "COMPLETED" {
+            return Err(format!("HPP status {}", read.status));
+        }
+        ids.token = read.authorization_token.ok_or("no authorization token")?;
+        let order: OrderId =
+            serde_json::from_slice(&self.send(&s.place_order, &ids)?).map_err(json)?;
+        ids.order = order.order_id;
+        self.send(&s.om_read, &ids)?;
+        self.send(&s.capture, &ids)?;
+        Ok(())
+    }
+}
+
+// ----- the bench -----
+
+struct Bench<'a> {
+    sim: &'a SimHandle,
+    api: Api,
+    driver: Driver<UreqTransport, SimClock<'a>>,
+    hand: Hand<'a>,
+    checkouts: Cell<u64>,
+}
+
+impl<'a> Bench<'a> {
+    fn new(sim: &'a SimHandle) -> Self {
+        let api = Api::new(
+            BaseUrl::custom(sim.base_url()).expect("the emulator's URL"),
+            Credentials::new(sim.username(), sim.password()),
+        );
+        // Record one driver checkout, and show it.
+        let recorder = Driver::new(
+            Recording {
+                inner: UreqTransport::default(),
+                log: RefCell::new(Vec::new()),
+            },
+            SimClock(sim),
+        );
+        driver_checkout(&recorder, &api, sim, "bench-recorded").expect("a recorded checkout");
+        let log = recorder.transport().log.take();
+        eprintln!("recorded checkout:");
+        for e in &log {
+            eprintln!(
+                "  {} {} ({} header(s), {} byte body)",
+                e.method,
+                e.uri,
+                e.headers.len(),
+                e.body.len()
+            );
+        }
+        let steps = Steps::from_recording(&log);
+        Self {
+            sim,
+            api,
+            driver: Driver::new(UreqTransport::default(), SimClock(sim)),
+            hand: Hand {
+                agent: agent(),
+                steps,
+                sim,
+                keys: Cell::new(0),
+            },
+            checkouts: Cell::new(0),
+        }
+    }
+
+    fn driver_once(&self) {
+        let n = self.checkouts.get() + 1;
+        self.checkouts.set(n);
+        let id = format!("bench-{n}");
+        driver_checkout(&self.driver, &self.api, self.sim, &id).expect("driver checkout");
+    }
+
+    fn hand_once(&self) {
+        self.hand.checkout().expect("hand-written checkout");
+    }
+
+    /// Runs `n` checkouts of one side on a freshly reset emulator: the elapsed time and the
+    /// CPU time of this (the client's) thread.
+    fn batch(&self, driver: bool, n: u64) -> (Duration, Option<Duration>) {
+        self.sim.reset();
+        let cpu = thread_cpu();
+        let start = Instant::now();
+        for _ in 0..n {
+            if driver {
+                self.driver_once();
+            } else {
+                self.hand_once();
+            }
+        }
+        let wall = start.elapsed();
+        let cpu = thread_cpu()
+            .zip(cpu)
+            .map(|(after, before)| after.saturating_sub(before));
+        (wall, cpu)
+    }
+}
+
+/// CPU time (user + system) of the calling thread so far, from `/proc/thread-self/schedstat`
+/// (nanoseconds; Linux only).
+fn thread_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn interleaved(bench: &Bench<'_>, rounds: u64, batch: u64) {
+    // Warm both up (connections, allocator, caches).
+    bench.batch(false, batch / 4 + 1);
+    bench.batch(true, batch / 4 + 1);
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / batch as f64;
+    let (mut hand, mut driver, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut hand_cpu, mut driver_cpu, mut cpu_ratios) = (Vec::new(), Vec::new(), Vec::new());
+    eprintln!("interleaved: {rounds} round(s) of {batch} checkouts per side");
+    eprintln!("round: hand us/checkout, driver us/checkout (wall); client-thread CPU us/checkout");
+    for round in 0..rounds {
+        // Alternate which side goes first.
+        let (h, d) = if round % 2 == 0 {
+            let h = bench.batch(false, batch);
+            (h, bench.batch(true, batch))
+        } else {
+            let d = bench.batch(true, batch);
+            (bench.batch(false, batch), d)
+        };
+        let (hw, dw) = (per(h.0), per(d.0));
+        hand.push(hw);
+        driver.push(dw);
+        ratios.push(hw / dw);
+        let cpu = h.1.zip(d.1).map(|(hc, dc)| (per(hc), per(dc)));
+        if let Some((hc, dc)) = cpu {
+            hand_cpu.push(hc);
+            driver_cpu.push(dc);
+            cpu_ratios.push(hc / dc);
+        }
+        eprintln!(
+            "{:>3}: wall {hw:>7.1} {dw:>7.1} ({:.3}x){}",
+            round + 1,
+            hw / dw,
+            cpu.map_or(String::new(), |(hc, dc)| format!(
+                "; cpu {hc:>6.1} {dc:>6.1} ({:.3}x)",
+                hc / dc
+            ))
+        );
+    }
+    let (h, d) = (median(hand), median(driver));
+    println!();
+    println!(
+        "Blocking checkouts, {rounds} interleaved rounds x {batch} checkouts per side (medians; \
+         ratio = driver throughput / hand-written throughput, per round, then the median)"
+    );
+    println!();
+    println!("| | hand-written ureq loop | Driver + UreqTransport | ratio (goal >= 0.95x) |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| checkouts/s (wall) | {:.0} | {:.0} | {:.3}x |",
+        1e6 / h,
+        1e6 / d,
+        median(ratios)
+    );
+    println!("| us per checkout (wall) | {h:.1} | {d:.1} | |");
+    if !cpu_ratios.is_empty() {
+        println!(
+            "| client-thread CPU us per checkout | {:.1} | {:.1} | {:.3}x |",
+            median(hand_cpu),
+            median(driver_cpu),
+            median(cpu_ratios)
+        );
+    }
+    println!();
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let test_mode = args.iter().any(|a| a == "--test");
+    let skip_criterion = std::env::var("BENCH_CRITERION").is_ok_and(|v| v == "0");
+    let sim = Sim::start_background(SimConfig::default().with_seed(7)).expect("the emulator");
+    let bench = Bench::new(&sim);
+
+    let (rounds, batch) = if test_mode {
+        (1, 2)
+    } else {
+        (env_u64("BENCH_ROUNDS", 30), env_u64("BENCH_BATCH", 100))
+    };
+    match std::env::var("BENCH_ONLY").as_deref() {
+        // One side alone, for profiling.
+        Ok(side @ ("hand" | "driver")) => {
+            let (wall, cpu) = bench.batch(side == "driver", batch);
+            println!("{side}: {batch} checkouts in {wall:?} (client-thread CPU {cpu:?})");
+            return;
+        }
+        _ => interleaved(&bench, rounds, batch),
+    }
+
+    if !skip_criterion {
+        let mut c = Criterion::default()
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(5))
+            .sample_size(20)
+            .configure_from_args();
+        let mut group = c.benchmark_group("checkout_throughput");
+        group.throughput(Throughput::Elements(1));
+        group.bench_function("hand_written_ureq", |b| {
+            b.iter_custom(|iters| bench.batch(false, iters).0);
+        });
+        group.bench_function("driver_ureq", |b| {
+            b.iter_custom(|iters| bench.batch(true, iters).0);
+        });
+        group.finish();
+        c.final_summary();
+    }
+    sim.shutdown_blocking();
+}
