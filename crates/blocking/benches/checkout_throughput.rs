@@ -17,24 +17,27 @@
 //!
 //! The emulator is reset (untimed) before every batch, so both sides see a small store.
 //! First, interleaved rounds (hand, driver, driver, hand, ...) print the medians and the ratio;
-//! then criterion measures each side on its own.
+//! then criterion measures each side on its own, and both sides once more without any I/O
+//! (`checkout_no_io`: every request answered from memory with the recorded response, the
+//! consumer step skipped), which isolates what the core and the adapter cost per checkout.
 //!
 //! Besides wall-clock throughput it reports the CPU time of the client's thread per checkout
 //! (`/proc/thread-self/schedstat`), which other load on the machine disturbs less.
 //!
 //! Environment: `BENCH_ROUNDS` (default 30) and `BENCH_BATCH` (checkouts per side per round,
 //! default 100) for the interleaved part; `BENCH_CRITERION=0` skips the criterion part;
-//! `BENCH_ONLY=hand` or `BENCH_ONLY=driver` runs one batch of one side and nothing else (for
-//! profiling).
+//! `BENCH_ONLY=hand`, `BENCH_ONLY=driver` or `BENCH_ONLY=canned` (the driver without I/O) runs
+//! one batch of one side and nothing else (for profiling).
 
 use std::cell::{Cell, RefCell};
+use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use klarna_hpp_blocking::{Clock, Driver, Transport, TransportError, UreqTransport};
 use klarna_hpp_core::checkout::{Checkout, CheckoutConfig, Event};
 use klarna_hpp_core::hpp::{MerchantUrls, Options, PlaceOrderMode};
-use klarna_hpp_core::http::{HeaderMap, Method, Request, Response};
+use klarna_hpp_core::http::{HeaderMap, Method, Request, Response, StatusCode};
 use klarna_hpp_core::kp::SessionCreate;
 use klarna_hpp_core::model::{OrderLine, OrderLineType};
 use klarna_hpp_core::template::UrlKind;
@@ -123,11 +126,30 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-/// One checkout through the driver; `Ok` once the capture succeeded.
-fn driver_checkout<T: Transport>(
-    driver: &Driver<T, SimClock<'_>>,
+/// A clock that jumps to every deadline it is asked to wait for (for the runs without I/O).
+struct JumpClock {
+    start: Timestamp,
+    now: Cell<Timestamp>,
+}
+
+impl Clock for JumpClock {
+    fn now(&self) -> Timestamp {
+        self.now.get()
+    }
+
+    fn sleep_until(&self, deadline: Timestamp) {
+        if deadline > self.now.get() {
+            self.now.set(deadline);
+        }
+    }
+}
+
+/// One checkout through the driver; `Ok` once the capture succeeded. The consumer pays on the
+/// emulator when there is one.
+fn driver_checkout<T: Transport, C: Clock>(
+    driver: &Driver<T, C>,
     api: &Api,
-    sim: &SimHandle,
+    sim: Option<&SimHandle>,
     checkout_id: &str,
 ) -> Result<(), String> {
     let mut co =
@@ -135,9 +157,11 @@ fn driver_checkout<T: Transport>(
     while let Some(event) = driver.next_event(&mut co) {
         match event {
             Event::ConsumerLinkReady(link) => {
-                sim.consumer(&link.session_id)
-                    .pay()
-                    .map_err(|e| e.to_string())?;
+                if let Some(sim) = sim {
+                    sim.consumer(&link.session_id)
+                        .pay()
+                        .map_err(|e| e.to_string())?;
+                }
             }
             Event::Authorized { .. } => {
                 co.place_order(None, driver.now())
@@ -166,6 +190,8 @@ struct Exchange {
     uri: String,
     headers: HeaderMap,
     body: Vec<u8>,
+    status: StatusCode,
+    response_headers: HeaderMap,
     response: Vec<u8>,
 }
 
@@ -186,8 +212,45 @@ impl<T: Transport> Transport for Recording<T> {
             uri,
             headers,
             body,
+            status: response.status(),
+            response_headers: response.headers().clone(),
             response: response.body().clone(),
         });
+        Ok(response)
+    }
+}
+
+/// Answers with the recorded responses, in order, without any I/O.
+struct Canned {
+    responses: Vec<(StatusCode, HeaderMap, Vec<u8>)>,
+    next: Cell<usize>,
+}
+
+impl Canned {
+    fn new(log: &[Exchange]) -> Self {
+        Self {
+            responses: log
+                .iter()
+                .map(|e| (e.status, e.response_headers.clone(), e.response.clone()))
+                .collect(),
+            next: Cell::new(0),
+        }
+    }
+
+    fn next(&self) -> &(StatusCode, HeaderMap, Vec<u8>) {
+        let i = self.next.get();
+        self.next.set((i + 1) % self.responses.len());
+        &self.responses[i]
+    }
+}
+
+impl Transport for Canned {
+    fn send(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, TransportError> {
+        black_box(request);
+        let (status, headers, body) = self.next();
+        let mut response = Response::new(body.clone());
+        *response.status_mut() = *status;
+        *response.headers_mut() = headers.clone();
         Ok(response)
     }
 }
@@ -365,11 +428,13 @@ impl Steps {
     }
 }
 
-/// The hand-written loop's client.
+/// The hand-written loop's client: over ureq to the emulator, or (no I/O) answered with the
+/// recorded response bodies.
 struct Hand<'a> {
-    agent: ureq::Agent,
+    agent: Option<ureq::Agent>,
+    canned: Canned,
     steps: Steps,
-    sim: &'a SimHandle,
+    sim: Option<&'a SimHandle>,
     keys: Cell<u64>,
 }
 
@@ -394,7 +459,15 @@ impl Hand<'_> {
                 key.parse().map_err(|_| "key header")?,
             );
         }
-        let response = self.agent.run(request).map_err(|e| e.to_string())?;
+        let Some(agent) = &self.agent else {
+            black_box(request);
+            let (status, _, body) = self.canned.next();
+            if !status.is_success() {
+                return Err(format!("canned {status}"));
+            }
+            return Ok(body.clone());
+        };
+        let response = agent.run(request).map_err(|e| e.to_string())?;
         let status = response.status();
         let body = response
             .into_body()
@@ -416,11 +489,10 @@ impl Hand<'_> {
         let hpp: SessionId =
             serde_json::from_slice(&self.send(&s.hpp_create, &ids)?).map_err(json)?;
         ids.hpp = hpp.session_id;
-        self.sim
-            .consumer(&ids.hpp)
-            .pay()
-            .map_err(|e| e.to_string())?;
-        self.sim.advance(POLL);
+        if let Some(sim) = self.sim {
+            sim.consumer(&ids.hpp).pay().map_err(|e| e.to_string())?;
+            sim.advance(POLL);
+        }
         let read: HppRead = serde_json::from_slice(&self.send(&s.hpp_read, &ids)?).map_err(json)?;
         if read.status != "COMPLETED" {
             return Err(format!("HPP status {}", read.status));
@@ -442,6 +514,9 @@ struct Bench<'a> {
     api: Api,
     driver: Driver<UreqTransport, SimClock<'a>>,
     hand: Hand<'a>,
+    /// The same two sides without I/O: answered with the recorded responses.
+    canned_driver: Driver<Canned, JumpClock>,
+    canned_hand: Hand<'a>,
     checkouts: Cell<u64>,
 }
 
@@ -459,42 +534,72 @@ impl<'a> Bench<'a> {
             },
             SimClock(sim),
         );
-        driver_checkout(&recorder, &api, sim, "bench-recorded").expect("a recorded checkout");
+        let started = sim_now(sim);
+        driver_checkout(&recorder, &api, Some(sim), "bench-recorded").expect("a recorded checkout");
         let log = recorder.transport().log.take();
-        eprintln!("recorded checkout:");
+        eprintln!("recorded checkout (request body / response body sizes):");
         for e in &log {
             eprintln!(
-                "  {} {} ({} header(s), {} byte body)",
+                "  {} {} ({} header(s), {} B) -> {} ({} B)",
                 e.method,
                 e.uri,
                 e.headers.len(),
-                e.body.len()
+                e.body.len(),
+                e.status.as_u16(),
+                e.response.len()
             );
         }
-        let steps = Steps::from_recording(&log);
+        let hand = |sim, agent| Hand {
+            agent,
+            canned: Canned::new(&log),
+            steps: Steps::from_recording(&log),
+            sim,
+            keys: Cell::new(0),
+        };
         Self {
             sim,
-            api,
+            api: api.clone(),
             driver: Driver::new(UreqTransport::default(), SimClock(sim)),
-            hand: Hand {
-                agent: agent(),
-                steps,
-                sim,
-                keys: Cell::new(0),
-            },
+            hand: hand(Some(sim), Some(agent())),
+            canned_driver: Driver::new(
+                Canned::new(&log),
+                JumpClock {
+                    start: started,
+                    now: Cell::new(started),
+                },
+            ),
+            canned_hand: hand(None, None),
             checkouts: Cell::new(0),
         }
     }
 
-    fn driver_once(&self) {
+    fn checkout_id(&self) -> String {
         let n = self.checkouts.get() + 1;
         self.checkouts.set(n);
-        let id = format!("bench-{n}");
-        driver_checkout(&self.driver, &self.api, self.sim, &id).expect("driver checkout");
+        format!("bench-{n}")
+    }
+
+    fn driver_once(&self) {
+        let id = self.checkout_id();
+        driver_checkout(&self.driver, &self.api, Some(self.sim), &id).expect("driver checkout");
     }
 
     fn hand_once(&self) {
         self.hand.checkout().expect("hand-written checkout");
+    }
+
+    /// A driver checkout answered from memory (the clock starts where the recording did).
+    fn canned_driver_once(&self) {
+        let id = self.checkout_id();
+        let clock = self.canned_driver.clock();
+        clock.now.set(clock.start);
+        driver_checkout(&self.canned_driver, &self.api, None, &id).expect("canned checkout");
+    }
+
+    fn canned_hand_once(&self) {
+        self.canned_hand
+            .checkout()
+            .expect("canned hand-written checkout");
     }
 
     /// Runs `n` checkouts of one side on a freshly reset emulator: the elapsed time and the
@@ -626,6 +731,14 @@ fn main() {
     };
     match std::env::var("BENCH_ONLY").as_deref() {
         // One side alone, for profiling.
+        Ok("canned") => {
+            let start = Instant::now();
+            for _ in 0..batch {
+                bench.canned_driver_once();
+            }
+            println!("canned driver: {batch} checkouts in {:?}", start.elapsed());
+            return;
+        }
         Ok(side @ ("hand" | "driver")) => {
             let (wall, cpu) = bench.batch(side == "driver", batch);
             println!("{side}: {batch} checkouts in {wall:?} (client-thread CPU {cpu:?})");
@@ -648,6 +761,13 @@ fn main() {
         group.bench_function("driver_ureq", |b| {
             b.iter_custom(|iters| bench.batch(true, iters).0);
         });
+        group.finish();
+        let mut group = c.benchmark_group("checkout_no_io");
+        group.throughput(Throughput::Elements(1));
+        group.bench_function("hand_written_canned", |b| {
+            b.iter(|| bench.canned_hand_once())
+        });
+        group.bench_function("driver_canned", |b| b.iter(|| bench.canned_driver_once()));
         group.finish();
         c.final_summary();
     }
