@@ -3,7 +3,7 @@
 use std::fmt;
 
 use http::uri::{Authority, Scheme};
-use http::Uri;
+use http::{HeaderValue, Uri};
 
 use crate::secret::Secret;
 
@@ -111,6 +111,19 @@ impl BaseUrl {
         )
     }
 
+    /// The full URI of an API path (which starts with `/` and is already percent-encoded),
+    /// built from the parsed parts without reparsing the scheme and authority.
+    pub(crate) fn uri(&self, path: &str) -> Option<Uri> {
+        let mut full = String::with_capacity(self.prefix.len() + path.len());
+        full.push_str(&self.prefix);
+        full.push_str(path);
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(http::uri::PathAndQuery::try_from(full).ok()?);
+        Uri::from_parts(parts).ok()
+    }
+
     /// Whether an absolute URL points into this API (same scheme, authority and prefix).
     pub fn contains(&self, url: &str) -> bool {
         let root = self.url("/");
@@ -147,14 +160,26 @@ pub fn is_loopback_host(host: &str) -> bool {
 pub struct Credentials {
     username: String,
     password: Secret,
+    /// The `Authorization` value, built once (cloning it is a reference-count increment) and
+    /// marked sensitive; `None` when the credentials hold bytes a header may not carry.
+    header: Option<HeaderValue>,
 }
 
 impl Credentials {
     /// From an API username (tied to a merchant id) and its password.
     pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
+        let username = username.into();
+        let password = Secret::new(password.into());
+        let header = HeaderValue::try_from(basic(&username, password.expose()))
+            .ok()
+            .map(|mut value| {
+                value.set_sensitive(true);
+                value
+            });
         Self {
-            username: username.into(),
-            password: Secret::new(password.into()),
+            username,
+            password,
+            header,
         }
     }
 
@@ -165,9 +190,19 @@ impl Credentials {
 
     /// The `Authorization` header value: `Basic base64(username:password)`.
     pub fn authorization_header(&self) -> String {
-        let raw = format!("{}:{}", self.username, self.password.expose());
-        format!("Basic {}", base64(raw.as_bytes()))
+        basic(&self.username, self.password.expose())
     }
+
+    /// The `Authorization` header, marked sensitive; `None` when the username or password holds
+    /// characters an HTTP header may not carry (a newline, say).
+    pub(crate) fn header_value(&self) -> Option<&HeaderValue> {
+        self.header.as_ref()
+    }
+}
+
+fn basic(username: &str, password: &str) -> String {
+    let raw = format!("{username}:{password}");
+    format!("Basic {}", base64(raw.as_bytes()))
 }
 
 impl fmt::Debug for Credentials {
@@ -203,28 +238,47 @@ pub(crate) fn base64(input: &[u8]) -> String {
 
 /// The `User-Agent` sent with every request: `klarna-hpp/<version>` plus the integrator's products.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserAgent(String);
+pub struct UserAgent {
+    text: String,
+    /// The same text as a header value, built once.
+    value: HeaderValue,
+}
 
 impl Default for UserAgent {
     fn default() -> Self {
-        Self(format!("klarna-hpp/{}", env!("CARGO_PKG_VERSION")))
+        Self {
+            text: DEFAULT_USER_AGENT.to_owned(),
+            value: HeaderValue::from_static(DEFAULT_USER_AGENT),
+        }
     }
 }
 
+const DEFAULT_USER_AGENT: &str = concat!("klarna-hpp/", env!("CARGO_PKG_VERSION"));
+
 impl UserAgent {
     /// Appends a product token such as `my-shop/1.2` (printable ASCII only).
-    pub fn with_product(mut self, product: &str) -> Result<Self, ConfigError> {
+    pub fn with_product(self, product: &str) -> Result<Self, ConfigError> {
         if product.is_empty() || !product.bytes().all(|b| (0x20..0x7f).contains(&b)) {
             return Err(ConfigError::InvalidUserAgent);
         }
-        self.0.push(' ');
-        self.0.push_str(product);
-        Ok(self)
+        let text = format!("{} {product}", self.text);
+        Ok(self.with_text(text))
+    }
+
+    fn with_text(self, text: String) -> Self {
+        // Printable ASCII only (checked above), which every header value accepts.
+        let value = HeaderValue::try_from(text.as_str()).unwrap_or(self.value);
+        Self { text, value }
     }
 
     /// The header value.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
+    }
+
+    /// The header value, built once.
+    pub(crate) fn header_value(&self) -> &HeaderValue {
+        &self.value
     }
 }
 

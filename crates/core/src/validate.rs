@@ -16,6 +16,8 @@
 //! Arithmetic is checked: an amount computation that overflows is refused with
 //! [`ValidationProblem::Overflow`], never wrapped and never a panic.
 
+use std::fmt;
+
 use crate::error::{ValidationError, ValidationProblem};
 use crate::model::{Address, OrderLine, OrderLineType, ProductIdentifiers, Subscription};
 
@@ -62,120 +64,132 @@ fn err(field: impl Into<String>, problem: ValidationProblem) -> ValidationError 
     ValidationError::new(field, problem)
 }
 
+/// The outcome of one rule, before it knows which field it was about.
+///
+/// Rules return this so the field's JSON path (e.g. `order_lines[7].tax_rate`) is formatted
+/// only when a rule fails: valid input, the common case, allocates nothing.
+type Rule = Result<(), ValidationProblem>;
+
+/// Attaches a field path to a rule's outcome.
+trait At {
+    /// The failing field is `path` itself.
+    fn field(self, path: &dyn fmt::Display) -> Result<(), ValidationError>;
+    /// The failing field is `path.name`.
+    fn at(self, path: &dyn fmt::Display, name: &str) -> Result<(), ValidationError>;
+}
+
+impl At for Rule {
+    fn field(self, path: &dyn fmt::Display) -> Result<(), ValidationError> {
+        self.map_err(|p| err(path.to_string(), p))
+    }
+
+    fn at(self, path: &dyn fmt::Display, name: &str) -> Result<(), ValidationError> {
+        self.map_err(|p| err(format!("{path}.{name}"), p))
+    }
+}
+
+/// `prefix[index]`, rendered only on failure.
+struct Indexed<'a>(&'a str, usize);
+
+impl fmt::Display for Indexed<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}]", self.0, self.1)
+    }
+}
+
+fn check(ok: bool, problem: impl FnOnce() -> ValidationProblem) -> Rule {
+    if ok {
+        Ok(())
+    } else {
+        Err(problem())
+    }
+}
+
+fn max_len_rule(s: &str, max: usize) -> Rule {
+    // Cheap pre-check: a string has at most as many characters as bytes.
+    check(s.len() <= max || s.chars().count() <= max, || {
+        ValidationProblem::TooLong { max }
+    })
+}
+
+fn len_rule(s: &str, required: bool, max: usize) -> Rule {
+    check(!(required && s.is_empty()), || ValidationProblem::Empty)?;
+    max_len_rule(s, max)
+}
+
+fn range_rule(value: i64, min: i64, max: i64) -> Rule {
+    check((min..=max).contains(&value), || {
+        ValidationProblem::OutOfRange {
+            min,
+            max,
+            actual: value,
+        }
+    })
+}
+
+fn opt_max_rule(value: Option<&String>, max: usize) -> Rule {
+    value.map_or(Ok(()), |s| max_len_rule(s, max))
+}
+
 /// A string of at most `max` characters (Unicode scalar values, as JSON Schema counts).
 pub fn max_len(field: &str, s: &str, max: usize) -> Result<(), ValidationError> {
-    // Cheap pre-check: a string has at most as many characters as bytes.
-    if s.len() > max && s.chars().count() > max {
-        return Err(err(field, ValidationProblem::TooLong { max }));
-    }
-    Ok(())
+    max_len_rule(s, max).field(&field)
 }
 
 /// A non-empty string of at most `max` characters (an empty one is [`ValidationProblem::Empty`]).
 pub fn required_len(field: &str, s: &str, max: usize) -> Result<(), ValidationError> {
-    if s.is_empty() {
-        return Err(err(field, ValidationProblem::Empty));
-    }
-    max_len(field, s, max)
-}
-
-fn len(field: &str, s: &str, required: bool, max: usize) -> Result<(), ValidationError> {
-    if required {
-        required_len(field, s, max)
-    } else {
-        max_len(field, s, max)
-    }
+    len_rule(s, true, max).field(&field)
 }
 
 fn letters(s: &str, n: usize) -> bool {
     s.len() == n && s.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
+fn country_rule(s: &str) -> Rule {
+    check(letters(s, 2), || ValidationProblem::Pattern {
+        expected: "two ASCII letters (ISO 3166-1 alpha-2)",
+    })
+}
+
 /// An ISO 3166-1 alpha-2 country: `^[A-Za-z]{2}$`.
 pub fn country(field: &str, s: &str) -> Result<(), ValidationError> {
-    if letters(s, 2) {
-        Ok(())
-    } else {
-        Err(err(
-            field,
-            ValidationProblem::Pattern {
-                expected: "two ASCII letters (ISO 3166-1 alpha-2)",
-            },
-        ))
-    }
+    country_rule(s).field(&field)
 }
 
 /// An ISO 4217 currency: `^[A-Za-z]{3}$`.
 pub fn currency(field: &str, s: &str) -> Result<(), ValidationError> {
-    if letters(s, 3) {
-        Ok(())
-    } else {
-        Err(err(
-            field,
-            ValidationProblem::Pattern {
-                expected: "three ASCII letters (ISO 4217)",
-            },
-        ))
-    }
+    check(letters(s, 3), || ValidationProblem::Pattern {
+        expected: "three ASCII letters (ISO 4217)",
+    })
+    .field(&field)
 }
 
 /// A locale such as `en-US`: `^[A-Za-z]{2}(?:-[A-Za-z]{2})*$`.
 pub fn locale(field: &str, s: &str) -> Result<(), ValidationError> {
-    if s.split('-').all(|part| letters(part, 2)) {
-        Ok(())
-    } else {
-        Err(err(
-            field,
-            ValidationProblem::Pattern {
-                expected: "a locale like en-US (letter pairs joined by -)",
-            },
-        ))
-    }
+    check(s.split('-').all(|part| letters(part, 2)), || {
+        ValidationProblem::Pattern {
+            expected: "a locale like en-US (letter pairs joined by -)",
+        }
+    })
+    .field(&field)
 }
 
 /// An amount greater than zero.
 pub fn positive_amount(field: &str, amount: i64) -> Result<(), ValidationError> {
-    if amount > 0 {
-        Ok(())
-    } else {
-        Err(err(
-            field,
-            ValidationProblem::NotPositive { actual: amount },
-        ))
-    }
+    check(amount > 0, || ValidationProblem::NotPositive {
+        actual: amount,
+    })
+    .field(&field)
 }
 
 /// A value within `min..=max`.
 pub fn range(field: &str, value: i64, min: i64, max: i64) -> Result<(), ValidationError> {
-    if (min..=max).contains(&value) {
-        Ok(())
-    } else {
-        Err(err(
-            field,
-            ValidationProblem::OutOfRange {
-                min,
-                max,
-                actual: value,
-            },
-        ))
-    }
+    range_rule(value, min, max).field(&field)
 }
 
 /// A value of zero or more.
 pub fn non_negative(field: &str, value: i64) -> Result<(), ValidationError> {
     range(field, value, 0, i64::MAX)
-}
-
-fn opt_max(
-    path: &str,
-    name: &str,
-    value: Option<&String>,
-    max: usize,
-) -> Result<(), ValidationError> {
-    match value {
-        Some(s) => max_len(&format!("{path}.{name}"), s, max),
-        None => Ok(()),
-    }
 }
 
 /// An address: field lengths (mostly ≤99, `title` ≤20, `postal_code` ≤10) and the country
@@ -196,10 +210,10 @@ pub fn address(path: &str, a: &Address) -> Result<(), ValidationError> {
         ("attention", &a.attention, 99),
     ];
     for (name, value, max) in limits {
-        opt_max(path, name, value.as_ref(), max)?;
+        opt_max_rule(value.as_ref(), max).at(&path, name)?;
     }
     if let Some(c) = &a.country {
-        country(&format!("{path}.country"), c)?;
+        country_rule(c).at(&path, "country")?;
     }
     Ok(())
 }
@@ -207,6 +221,13 @@ pub fn address(path: &str, a: &Address) -> Result<(), ValidationError> {
 /// Product identifiers: `brand` ≤70, `category_path` ≤750, `global_trade_item_number` ≤50,
 /// `manufacturer_part_number` ≤70, `color` ≤64, `size` ≤64.
 pub fn product_identifiers(path: &str, p: &ProductIdentifiers) -> Result<(), ValidationError> {
+    product_identifiers_at(&path, p)
+}
+
+fn product_identifiers_at(
+    path: &dyn fmt::Display,
+    p: &ProductIdentifiers,
+) -> Result<(), ValidationError> {
     let limits: [(&str, &Option<String>, usize); 6] = [
         ("brand", &p.brand, 70),
         ("category_path", &p.category_path, 750),
@@ -216,20 +237,19 @@ pub fn product_identifiers(path: &str, p: &ProductIdentifiers) -> Result<(), Val
         ("size", &p.size, 64),
     ];
     for (name, value, max) in limits {
-        opt_max(path, name, value.as_ref(), max)?;
+        opt_max_rule(value.as_ref(), max).at(path, name)?;
     }
     Ok(())
 }
 
 /// A subscription: `name` 1..=255, `interval_count` ≥1.
 pub fn subscription(path: &str, s: &Subscription) -> Result<(), ValidationError> {
-    required_len(&format!("{path}.name"), &s.name, 255)?;
-    range(
-        &format!("{path}.interval_count"),
-        s.interval_count,
-        1,
-        i64::MAX,
-    )
+    subscription_at(&path, s)
+}
+
+fn subscription_at(path: &dyn fmt::Display, s: &Subscription) -> Result<(), ValidationError> {
+    len_rule(&s.name, true, 255).at(path, "name")?;
+    range_rule(s.interval_count, 1, i64::MAX).at(path, "interval_count")
 }
 
 /// Klarna Payments order lines (see [`order_lines_with`]) with [`LineRules::KP`].
@@ -247,16 +267,14 @@ pub fn order_lines_with(
     path_prefix: &str,
     rules: LineRules,
 ) -> Result<(), ValidationError> {
-    if lines.len() > MAX_ORDER_LINES {
-        return Err(err(
-            path_prefix,
-            ValidationProblem::TooMany {
-                max: MAX_ORDER_LINES,
-            },
-        ));
-    }
+    check(lines.len() <= MAX_ORDER_LINES, || {
+        ValidationProblem::TooMany {
+            max: MAX_ORDER_LINES,
+        }
+    })
+    .field(&path_prefix)?;
     for (i, line) in lines.iter().enumerate() {
-        order_line(&format!("{path_prefix}[{i}]"), line, rules)?;
+        order_line_at(&Indexed(path_prefix, i), line, rules)?;
     }
     Ok(())
 }
@@ -269,67 +287,72 @@ pub fn order_lines_with(
 /// [`line_tax_matches`]), `merchant_data` / `product_url` / `image_url` ≤1024, product
 /// identifiers and subscription.
 pub fn order_line(path: &str, line: &OrderLine, rules: LineRules) -> Result<(), ValidationError> {
-    let f = |name: &str| format!("{path}.{name}");
-    len(&f("name"), &line.name, rules.name_required, 255)?;
-    non_negative(&f("quantity"), line.quantity)?;
+    order_line_at(&path, line, rules)
+}
+
+fn order_line_at(
+    path: &dyn fmt::Display,
+    line: &OrderLine,
+    rules: LineRules,
+) -> Result<(), ValidationError> {
+    len_rule(&line.name, rules.name_required, 255).at(path, "name")?;
+    range_rule(line.quantity, 0, i64::MAX).at(path, "quantity")?;
     if let Some(unit) = &line.quantity_unit {
-        len(
-            &f("quantity_unit"),
-            unit,
-            rules.quantity_unit_required,
-            rules.quantity_unit_max,
-        )?;
+        len_rule(unit, rules.quantity_unit_required, rules.quantity_unit_max)
+            .at(path, "quantity_unit")?;
     }
-    opt_max(path, "reference", line.reference.as_ref(), 255)?;
+    opt_max_rule(line.reference.as_ref(), 255).at(path, "reference")?;
     if let Some(rate) = line.tax_rate {
-        range(&f("tax_rate"), rate, 0, 10_000)?;
+        range_rule(rate, 0, 10_000).at(path, "tax_rate")?;
     }
-    range(&f("unit_price"), line.unit_price, i64::MIN, MAX_LINE_AMOUNT)?;
-    range(
-        &f("total_amount"),
-        line.total_amount,
-        i64::MIN,
-        MAX_LINE_AMOUNT,
-    )?;
+    range_rule(line.unit_price, i64::MIN, MAX_LINE_AMOUNT).at(path, "unit_price")?;
+    range_rule(line.total_amount, i64::MIN, MAX_LINE_AMOUNT).at(path, "total_amount")?;
     let discount = line.total_discount_amount.unwrap_or(0);
     if line.total_discount_amount.is_some() {
-        non_negative(&f("total_discount_amount"), discount)?;
+        range_rule(discount, 0, i64::MAX).at(path, "total_discount_amount")?;
     }
     let expected = line
         .quantity
         .checked_mul(line.unit_price)
-        .and_then(|gross| gross.checked_sub(discount))
-        .ok_or_else(|| err(f("total_amount"), ValidationProblem::Overflow))?;
-    if expected != line.total_amount {
-        return Err(err(
-            f("total_amount"),
+        .and_then(|gross| gross.checked_sub(discount));
+    match expected {
+        None => Err(ValidationProblem::Overflow),
+        Some(expected) => check(expected == line.total_amount, || {
             ValidationProblem::Mismatch {
                 expected,
                 actual: line.total_amount,
-            },
-        ));
+            }
+        }),
     }
+    .at(path, "total_amount")?;
     if let (Some(rate), Some(tax)) = (line.tax_rate, line.total_tax_amount) {
-        if !line_tax_matches(line.total_amount, tax, rate) {
-            return Err(err(
-                f("total_tax_amount"),
-                ValidationProblem::Mismatch {
-                    expected: expected_line_tax(line.total_amount, rate),
-                    actual: tax,
-                },
-            ));
-        }
+        check(line_tax_matches(line.total_amount, tax, rate), || {
+            ValidationProblem::Mismatch {
+                expected: expected_line_tax(line.total_amount, rate),
+                actual: tax,
+            }
+        })
+        .at(path, "total_tax_amount")?;
     }
-    opt_max(path, "merchant_data", line.merchant_data.as_ref(), 1024)?;
-    opt_max(path, "product_url", line.product_url.as_ref(), 1024)?;
-    opt_max(path, "image_url", line.image_url.as_ref(), 1024)?;
+    opt_max_rule(line.merchant_data.as_ref(), 1024).at(path, "merchant_data")?;
+    opt_max_rule(line.product_url.as_ref(), 1024).at(path, "product_url")?;
+    opt_max_rule(line.image_url.as_ref(), 1024).at(path, "image_url")?;
     if let Some(p) = &line.product_identifiers {
-        product_identifiers(&f("product_identifiers"), p)?;
+        product_identifiers_at(&Field(path, "product_identifiers"), p)?;
     }
     if let Some(s) = &line.subscription {
-        subscription(&f("subscription"), s)?;
+        subscription_at(&Field(path, "subscription"), s)?;
     }
     Ok(())
+}
+
+/// `path.name`, rendered only on failure.
+struct Field<'a>(&'a dyn fmt::Display, &'a str);
+
+impl fmt::Display for Field<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
+    }
 }
 
 /// The tax Klarna's formula gives for a line: `total − total × 10000 / (10000 + tax_rate)`

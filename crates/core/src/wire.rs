@@ -1,6 +1,6 @@
 //! Shared request building and response decoding used by every operation.
 
-use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use http::header::{HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use http::{Method, Request, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -10,6 +10,8 @@ use crate::error::{ApiError, DecodeError, Error, ValidationError, ValidationProb
 
 /// The header carrying an OM idempotency key.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Klarna-Idempotency-Key";
+
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("klarna-idempotency-key");
 
 /// Percent-encodes one path segment (an id coming from Klarna or the caller).
 ///
@@ -38,6 +40,7 @@ pub(crate) fn json<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
 /// Builds a request with the headers every Klarna call carries.
 ///
 /// `path` must already be encoded (see [`segment`]); `body` gets `Content-Type: application/json`.
+/// The `Authorization` and `User-Agent` values are built once per [`Api`] and shared here.
 pub(crate) fn request(
     api: &Api,
     method: Method,
@@ -45,41 +48,39 @@ pub(crate) fn request(
     body: Option<Vec<u8>>,
     idempotency_key: Option<&str>,
 ) -> Result<Request<Vec<u8>>, Error> {
-    // Marked sensitive so `Debug` of the request never prints the credentials.
-    let mut authorization = HeaderValue::try_from(api.credentials().authorization_header())
-        .map_err(|_| {
-            ValidationError::new(
-                "credentials",
-                ValidationProblem::Pattern {
-                    expected: "characters allowed in an HTTP header",
-                },
-            )
-        })?;
-    authorization.set_sensitive(true);
-    let mut builder = Request::builder()
-        .method(method)
-        .uri(api.base_url().url(path))
-        .header(ACCEPT, "application/json")
-        .header(AUTHORIZATION, authorization)
-        .header(USER_AGENT, api.user_agent().as_str());
-    let has_body = body.is_some();
-    if has_body {
-        builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    }
-    if let Some(key) = idempotency_key {
-        builder = builder.header(IDEMPOTENCY_KEY_HEADER, key);
-    }
-    // Every part was validated or encoded above; a failure here means a header value carried
-    // bytes not allowed in HTTP (e.g. a username with a newline): report it as a validation error.
-    builder.body(body.unwrap_or_default()).map_err(|_| {
+    let invalid =
+        |expected| ValidationError::new("request", ValidationProblem::Pattern { expected });
+    // Marked sensitive when built, so `Debug` of the request never prints the credentials.
+    let authorization = api.credentials().header_value().ok_or_else(|| {
         ValidationError::new(
-            "request",
+            "credentials",
             ValidationProblem::Pattern {
-                expected: "valid HTTP header values",
+                expected: "characters allowed in an HTTP header",
             },
         )
-        .into()
-    })
+    })?;
+    // Every path segment was validated or percent-encoded by the caller.
+    let uri = api
+        .base_url()
+        .uri(path)
+        .ok_or_else(|| invalid("a valid request path"))?;
+    let has_body = body.is_some();
+    let mut request = Request::new(body.unwrap_or_default());
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    let headers = request.headers_mut();
+    headers.reserve(6);
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    headers.insert(AUTHORIZATION, authorization.clone());
+    headers.insert(USER_AGENT, api.user_agent().header_value().clone());
+    if has_body {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    if let Some(key) = idempotency_key {
+        let value = HeaderValue::try_from(key).map_err(|_| invalid("valid HTTP header values"))?;
+        headers.insert(IDEMPOTENCY_KEY, value);
+    }
+    Ok(request)
 }
 
 /// Fails with [`ApiError`] unless the status is 2xx (Klarna: treat any 2xx as success).
