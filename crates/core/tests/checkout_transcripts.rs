@@ -390,3 +390,22 @@ fn events_carry_what_the_merchant_needs() {
         "Debug redacts the consumer URLs"
     );
 }
+
+#[test]
+fn restore_rechecks_what_the_snapshot_would_send() {
+    use klarna_hpp_core::checkout::{Checkout, SnapshotError};
+    let s = Scenario::created(config(PlaceOrderMode::None));
+    let snapshot = s.checkout.snapshot();
+    assert!(Checkout::restore(api(), &snapshot).is_ok());
+    // A snapshot edited (or corrupted) so the session's amount no longer matches its lines is
+    // refused with a typed error instead of being sent to Klarna.
+    let mut doc: serde_json::Value = serde_json::from_slice(&snapshot).expect("json");
+    doc["session"]["order_amount"] = json!(1);
+    let edited = serde_json::to_vec(&doc).expect("json");
+    match Checkout::restore(api(), &edited) {
+        Err(SnapshotError::Malformed(message)) => {
+            assert!(message.contains("order_amount"), "{message}")
+        }
+        other => panic!("expected Malformed, got {other:?}"),
+    }
+}

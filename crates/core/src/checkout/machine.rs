@@ -11,7 +11,7 @@ use super::config::{millis, CheckoutConfig, PollPolicy, RetryPolicy};
 use super::digest;
 use super::event::{ApiProblem, Call, CancelledBy, ConsumerLink, Deadline, Event, FailureReason};
 use super::{
-    derive, invalid, place_order_mode, uuid_from, CallbackOutcome, CommandError, Deadlines,
+    derive, idempotency_uuid, invalid, place_order_mode, CallbackOutcome, CommandError, Deadlines,
     InputError, RedirectKind, RequestId, State, TransportFailure, AUTHORIZATION_TOKEN_LIFETIME,
     HPP_BEFORE_KP, KP_SESSION_LIFETIME,
 };
@@ -285,8 +285,7 @@ impl Core {
                 },
             ));
         }
-        let secret = Secret::new(derive(&seed, &checkout_id, "callback"));
-        let keys = Secret::new(derive(&seed, &checkout_id, "idempotency"));
+        let (secret, keys) = derive(&seed, &checkout_id);
         if let Some(base) = merchant_urls.status_update.take() {
             let sep = if base.contains('?') { '&' } else { '?' };
             merchant_urls.status_update = Some(format!(
@@ -294,15 +293,9 @@ impl Core {
                 secret.expose()
             ));
         }
-        // Validate everything that will be sent, now, so no later request can be refused by us.
-        kp::CreateSession::new(session.clone()).to_request(api)?;
-        let mut probe =
-            hpp::SessionCreationRequest::new(api.base_url().url("/payments/v1/sessions/probe"));
-        probe.merchant_urls = Some(merchant_urls.clone());
-        probe.options = Some(options.clone());
-        hpp::CreateSession::new(probe).to_request(api)?;
-        let place = CreateOrderRequest::from_session(&session);
-        wire::json(&place)?;
+        // Validate everything that will be sent, now, so no later request can be refused by us;
+        // the requests are then built from the validated parts without checking them again.
+        validate_inputs(api, &session, &merchant_urls, &options)?;
         Ok(Self {
             v: FORMAT_VERSION,
             id: checkout_id,
@@ -752,12 +745,33 @@ impl Core {
             .map(|f| RequestId(f.id))
     }
 
-    fn idempotency_key(&self, call: &str, seq: u32) -> Result<om::IdempotencyKey, Error> {
-        let mac = digest::hmac_sha256(
-            self.keys.expose().as_bytes(),
-            format!("{call}/{seq}").as_bytes(),
-        );
-        Ok(om::IdempotencyKey::new(uuid_from(&mac))?)
+    fn idempotency_key(&self, op: IdempotentOp, seq: u32) -> Result<om::IdempotencyKey, Error> {
+        Ok(om::IdempotencyKey::new(idempotency_uuid(
+            self.keys.expose(),
+            op as u8,
+            seq,
+        ))?)
+    }
+
+    /// Re-checks what a snapshot carries that will be sent (a snapshot is data from outside).
+    pub(super) fn validate_restored(&self, api: &Api) -> Result<(), Error> {
+        validate_inputs(api, &self.session, &self.urls, &self.options)
+    }
+
+    /// The HPP session request body for a KP session id.
+    fn hpp_body(&self, api: &Api) -> Result<hpp::SessionCreationRequest, Error> {
+        let kp_id = self
+            .kp
+            .as_ref()
+            .map(|k| k.session_id.as_str())
+            .unwrap_or_default();
+        let mut path = String::with_capacity(24 + kp_id.len());
+        path.push_str("/payments/v1/sessions/");
+        path.push_str(&wire::segment("session_id", kp_id)?);
+        let mut body = hpp::SessionCreationRequest::new(api.base_url().url(&path));
+        body.merchant_urls = Some(self.urls.clone());
+        body.options = Some(self.options.clone());
+        Ok(body)
     }
 
     fn build(&self, api: &Api, spec: &Spec) -> Result<http::Request<Vec<u8>>, Error> {
@@ -774,21 +788,9 @@ impl Core {
                 .ok_or_else(|| invalid("session_id", ValidationProblem::Missing))
         };
         match spec {
-            Spec::CreateKpSession => kp::CreateSession::new(self.session.clone()).to_request(api),
+            Spec::CreateKpSession => kp::CreateSession::request_for_valid(api, &self.session),
             Spec::CreateHppSession => {
-                let kp_id = self
-                    .kp
-                    .as_ref()
-                    .map(|k| k.session_id.as_str())
-                    .unwrap_or_default();
-                let url = api.base_url().url(&format!(
-                    "/payments/v1/sessions/{}",
-                    wire::segment("session_id", kp_id)?
-                ));
-                let mut body = hpp::SessionCreationRequest::new(url);
-                body.merchant_urls = Some(self.urls.clone());
-                body.options = Some(self.options.clone());
-                hpp::CreateSession::new(body).to_request(api)
+                hpp::CreateSession::request_for_valid(api, &self.hpp_body(api)?)
             }
             Spec::ReadHppSession => hpp::ReadSession::new(hpp_id()?).to_request(api),
             Spec::Distribute(d) => hpp::Distribute::new(hpp_id()?, d.clone()).to_request(api),
@@ -818,21 +820,47 @@ impl Core {
             }
             Spec::ReadOrder => om::GetOrder::new(order_id()?).to_request(api),
             Spec::Capture(m) => {
-                let key = self.idempotency_key("capture", m.seq)?;
+                let key = self.idempotency_key(IdempotentOp::Capture, m.seq)?;
                 om::CreateCapture::new(order_id()?, om::CaptureRequest::new(m.amount), Some(key))
                     .to_request(api)
             }
             Spec::Refund(m) => {
-                let key = self.idempotency_key("refund", m.seq)?;
+                let key = self.idempotency_key(IdempotentOp::Refund, m.seq)?;
                 om::CreateRefund::new(order_id()?, om::RefundRequest::new(m.amount), Some(key))
                     .to_request(api)
             }
             Spec::CancelOrder(seq) => {
-                let key = self.idempotency_key("cancel", *seq)?;
+                let key = self.idempotency_key(IdempotentOp::CancelOrder, *seq)?;
                 om::CancelOrder::new(order_id()?, Some(key)).to_request(api)
             }
         }
     }
+}
+
+/// The OM writes that carry an idempotency key; the discriminant is mixed into the key.
+#[derive(Clone, Copy)]
+#[repr(u8)]
+enum IdempotentOp {
+    Capture = 1,
+    Refund = 2,
+    CancelOrder = 3,
+}
+
+/// Everything a checkout will send, checked once: the KP session, the HPP merchant URLs and
+/// options (through the HPP body they will travel in), and that the place-order body derived
+/// from the session encodes.
+fn validate_inputs(
+    api: &Api,
+    session: &SessionCreate,
+    urls: &MerchantUrls,
+    options: &Options,
+) -> Result<(), Error> {
+    session.validate()?;
+    let mut probe =
+        hpp::SessionCreationRequest::new(api.base_url().url("/payments/v1/sessions/probe"));
+    probe.merchant_urls = Some(urls.clone());
+    probe.options = Some(options.clone());
+    probe.validate()
 }
 
 fn call_name(spec: &Spec) -> &'static str {

@@ -461,7 +461,7 @@ impl Checkout {
         now: Timestamp,
     ) -> Result<(), CommandError> {
         let now = self.core.clock(now);
-        self.core.cmd_place_order(&self.api, order, now)?;
+        self.core.cmd_place_order(order, now)?;
         self.drive(now);
         Ok(())
     }
@@ -520,6 +520,8 @@ impl Checkout {
         }
         let mut core: machine::Core = serde_json::from_slice(snapshot)
             .map_err(|e| SnapshotError::Malformed(crate::wire::sanitize(&e.to_string())))?;
+        core.validate_restored(&api)
+            .map_err(|e| SnapshotError::Malformed(e.to_string()))?;
         let outbox = core.rebuild_unsent(&api);
         Ok(Self { api, core, outbox })
     }
@@ -556,28 +558,100 @@ pub(crate) fn place_order_mode(options: &Options) -> PlaceOrderMode {
         .unwrap_or(PlaceOrderMode::None)
 }
 
-/// Derived per-checkout values: the callback secret and the idempotency-key namespace.
-pub(crate) fn derive(seed: &Secret, checkout_id: &str, purpose: &str) -> String {
-    let mac = digest::hmac_sha256(
-        seed.expose().as_bytes(),
-        format!("klarna-hpp/{purpose}/{checkout_id}").as_bytes(),
-    );
-    digest::hex(&mac[..16])
+/// The per-checkout secrets, from one HMAC-SHA-256 of the checkout id under the seed: the
+/// callback secret (first half, hex) and the idempotency-key namespace (second half, hex).
+pub(crate) fn derive(seed: &Secret, checkout_id: &str) -> (Secret, Secret) {
+    let mut message = String::with_capacity(20 + checkout_id.len());
+    message.push_str("klarna-hpp/checkout/");
+    message.push_str(checkout_id);
+    let mac = digest::hmac_sha256(seed.expose().as_bytes(), message.as_bytes());
+    (
+        Secret::new(digest::hex(&mac[..16])),
+        Secret::new(digest::hex(&mac[16..])),
+    )
 }
 
-/// Formats 16 bytes of a MAC as a UUID (version 8: custom, RFC 9562).
-pub(crate) fn uuid_from(bytes: &[u8; 32]) -> String {
+/// The idempotency key of one OM write: a UUID (version 8, RFC 9562) made of the checkout's
+/// 128-bit namespace with the operation and its sequence number mixed in. Distinct
+/// `(op, seq)` pairs give distinct keys within a checkout (the mixing is a bijection on the
+/// bytes it touches, which the version and variant bits do not overlap); distinct checkouts
+/// differ in the namespace's other 82 bits, which are HMAC output.
+pub(crate) fn idempotency_uuid(namespace_hex: &str, op: u8, seq: u32) -> String {
     let mut b = [0u8; 16];
-    b.copy_from_slice(&bytes[..16]);
+    for (byte, pair) in b.iter_mut().zip(namespace_hex.as_bytes().chunks_exact(2)) {
+        *byte = (hex_value(pair[0]) << 4) | hex_value(pair[1]);
+    }
+    b[10] ^= op;
+    for (byte, s) in b[11..15].iter_mut().zip(seq.to_be_bytes()) {
+        *byte ^= s;
+    }
     b[6] = (b[6] & 0x0f) | 0x80;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = digest::hex(&b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    let mut out = String::with_capacity(36);
+    for (i, range) in [0..8, 8..12, 12..16, 16..20, 20..32]
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            out.push('-');
+        }
+        out.push_str(&h[range]);
+    }
+    out
+}
+
+fn hex_value(c: u8) -> u8 {
+    match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        b'A'..=b'F' => c - b'A' + 10,
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn derived_secrets_are_deterministic_and_per_checkout() {
+        let seed = Secret::new("a-seed-of-at-least-16-bytes".to_owned());
+        let (s1, k1) = derive(&seed, "chk-1");
+        let (s1b, k1b) = derive(&seed, "chk-1");
+        let (s2, k2) = derive(&seed, "chk-2");
+        assert_eq!((s1.expose(), k1.expose()), (s1b.expose(), k1b.expose()));
+        assert_ne!(s1.expose(), s2.expose());
+        assert_ne!(k1.expose(), k2.expose());
+        assert_ne!(s1.expose(), k1.expose());
+        assert_eq!(s1.expose().len(), 32);
+        assert!(s1.expose().bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn idempotency_keys_are_uuids_distinct_per_operation_and_sequence() {
+        let seed = Secret::new("a-seed-of-at-least-16-bytes".to_owned());
+        let (_, ns) = derive(&seed, "chk-1");
+        let mut seen = HashSet::new();
+        for op in 1..=3u8 {
+            for seq in [0, 1, 2, 255, 256, 65_536, u32::MAX] {
+                let key = idempotency_uuid(ns.expose(), op, seq);
+                assert_eq!(key, idempotency_uuid(ns.expose(), op, seq));
+                let parts: Vec<&str> = key.split('-').collect();
+                assert_eq!(
+                    parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+                    [8, 4, 4, 4, 12]
+                );
+                assert!(parts[2].starts_with('8'), "version 8: {key}");
+                assert!(
+                    matches!(&parts[3][..1], "8" | "9" | "a" | "b"),
+                    "variant: {key}"
+                );
+                assert!(seen.insert(key), "duplicate key for op {op} seq {seq}");
+            }
+        }
+        let (_, other) = derive(&seed, "chk-2");
+        assert!(!seen.contains(&idempotency_uuid(other.expose(), 1, 0)));
+    }
 }

@@ -49,7 +49,7 @@ impl SessionCreationRequest {
     }
 
     /// Checks the request against Klarna's rules (see [`CreateSession`](super::CreateSession)).
-    pub(super) fn validate(&self) -> Result<(), Error> {
+    pub(crate) fn validate(&self) -> Result<(), Error> {
         check_url("payment_session_url", &self.payment_session_url)?;
         if let Some(urls) = &self.merchant_urls {
             urls.validate(&self.place_order_mode())?;

@@ -40,6 +40,15 @@ impl CreateSession {
     pub fn new(body: SessionCreate) -> Self {
         Self { body }
     }
+
+    /// The request for a body validated earlier (a checkout validates its session once, when
+    /// it starts, and sends it from a borrow).
+    pub(crate) fn request_for_valid(
+        api: &Api,
+        body: &SessionCreate,
+    ) -> Result<Request<Vec<u8>>, Error> {
+        wire::request(api, Method::POST, SESSIONS, Some(wire::json(body)?), None)
+    }
 }
 
 impl Operation for CreateSession {
@@ -49,8 +58,7 @@ impl Operation for CreateSession {
 
     fn to_request(&self, api: &Api) -> Result<Request<Vec<u8>>, Error> {
         self.body.validate()?;
-        let body = wire::json(&self.body)?;
-        wire::request(api, Method::POST, SESSIONS, Some(body), None)
+        Self::request_for_valid(api, &self.body)
     }
 
     fn decode_response(response: &Response<Vec<u8>>) -> Result<MerchantSession, Error> {

@@ -57,7 +57,6 @@ impl Core {
 
     pub(in crate::checkout) fn cmd_place_order(
         &mut self,
-        api: &Api,
         order: Option<CreateOrderRequest>,
         now: Timestamp,
     ) -> Result<(), CommandError> {
@@ -80,20 +79,24 @@ impl Core {
                 command: "cancel_authorization",
             });
         }
-        let body = order.unwrap_or_else(|| CreateOrderRequest::from_session(&self.session));
+        if self.auth.is_none() {
+            return Err(self.not_allowed("place_order"));
+        }
+        // The session's own order was validated with the session; a different body is
+        // validated here, exactly as it will be sent.
+        let body = match order {
+            Some(body) => {
+                body.validate()?;
+                body
+            }
+            None => CreateOrderRequest::from_session(&self.session),
+        };
         if body.order_amount > self.session.order_amount {
             return Err(CommandError::ExceedsRemaining {
                 requested: body.order_amount,
                 remaining: self.session.order_amount,
             });
         }
-        let token = self
-            .auth
-            .as_ref()
-            .map(|a| a.token.clone())
-            .ok_or_else(|| self.not_allowed("place_order"))?;
-        // Validates the body exactly as it will be sent.
-        kp::CreateOrder::new(token, body.clone()).to_request(api)?;
         let bytes = wire::json(&body)?;
         let text = String::from_utf8(bytes)
             .map_err(|_| ValidationError::new("order", ValidationProblem::NotEncodable))?;
