@@ -107,6 +107,18 @@ fn bench(c: &mut Criterion) {
         done.snapshot().len()
     );
     let session = config().session;
+    // `CHECKOUT_PROFILE=N` runs N iterations of each side and exits, for instruction-count
+    // profiling (valgrind --tool=callgrind --toggle-collect=...), which machine load cannot skew.
+    if let Some(n) = std::env::var("CHECKOUT_PROFILE")
+        .ok()
+        .and_then(|n| n.parse::<u32>().ok())
+    {
+        for _ in 0..n {
+            black_box(bare_serde(black_box(&session)));
+            black_box(run_checkout(api.clone(), config(), t0).state());
+        }
+        std::process::exit(0);
+    }
     let mut g = c.benchmark_group("whole_checkout");
     // Both sides get their inputs (the merchant's configuration, the API handle) built in
     // setup, outside the timing.

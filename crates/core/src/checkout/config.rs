@@ -1,9 +1,11 @@
 //! What a checkout is made of: the purchase, the hosted page's settings and the policies.
 
+use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::digest::HmacKey;
 use crate::hpp::{MerchantUrls, Options};
 use crate::kp::SessionCreate;
 use crate::secret::Secret;
@@ -17,7 +19,7 @@ pub struct CheckoutConfig {
     pub checkout_id: String,
     /// A secret seed (≥16 bytes) from the merchant's RNG or key store. The callback secret and
     /// the idempotency keys are derived from it and `checkout_id`.
-    pub seed: Secret,
+    pub seed: Seed,
     /// The KP session: order lines, amounts, country, currency, locale.
     pub session: SessionCreate,
     /// Merchant URL templates for the hosted page. `status_update`, when set, is the merchant's
@@ -37,7 +39,7 @@ impl CheckoutConfig {
     /// A configuration with default merchant URLs (none), options (NONE mode) and policies.
     pub fn new(
         checkout_id: impl Into<String>,
-        seed: impl Into<Secret>,
+        seed: impl Into<Seed>,
         session: SessionCreate,
     ) -> Self {
         Self {
@@ -80,6 +82,72 @@ impl CheckoutConfig {
     pub fn safety_margin(mut self, margin: Duration) -> Self {
         self.safety_margin = margin;
         self
+    }
+}
+
+/// The merchant's secret seed, ready to derive per-checkout secrets (HMAC-SHA-256 keyed by it).
+///
+/// Build it once (from the key store, at startup) and clone it into every [`CheckoutConfig`]:
+/// the key's hashing is done at construction, so each checkout's derivation costs two SHA-256
+/// compressions instead of four. It keeps only that hash state and the seed's length, never
+/// the seed's bytes; `Debug` prints `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Seed {
+    key: HmacKey,
+    len: usize,
+}
+
+impl Seed {
+    /// A seed from its bytes (at least 16 are required when a checkout starts).
+    pub fn new(seed: &[u8]) -> Self {
+        Self {
+            key: HmacKey::new(seed),
+            len: seed.len(),
+        }
+    }
+
+    /// The seed's length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the seed is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub(super) fn key(&self) -> &HmacKey {
+        &self.key
+    }
+}
+
+impl fmt::Debug for Seed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Seed([redacted])")
+    }
+}
+
+impl From<&str> for Seed {
+    fn from(seed: &str) -> Self {
+        Self::new(seed.as_bytes())
+    }
+}
+
+impl From<String> for Seed {
+    fn from(seed: String) -> Self {
+        Self::new(seed.as_bytes())
+    }
+}
+
+impl From<&Secret> for Seed {
+    fn from(seed: &Secret) -> Self {
+        Self::new(seed.expose().as_bytes())
+    }
+}
+
+impl From<Secret> for Seed {
+    fn from(seed: Secret) -> Self {
+        Self::from(&seed)
     }
 }
 

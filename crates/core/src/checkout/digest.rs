@@ -57,12 +57,12 @@ fn compress(h: &mut [u32; 8], block: &[u8]) {
     }
 }
 
-/// SHA-256 of the concatenation of `parts` (no copy of the input, no allocation).
-fn sha256_parts(parts: &[&[u8]]) -> [u8; 32] {
-    let mut h = H0;
+/// Finishes SHA-256 from state `h` after `done` bytes (a multiple of 64) were compressed,
+/// hashing the concatenation of `parts` (no copy of the input, no allocation).
+fn sha256_from(mut h: [u32; 8], done: u64, parts: &[&[u8]]) -> [u8; 32] {
     let mut buf = [0u8; 64];
     let mut filled = 0usize;
-    let mut total: u64 = 0;
+    let mut total = done;
     for part in parts {
         total = total.wrapping_add(part.len() as u64);
         let mut rest = *part;
@@ -93,23 +93,51 @@ fn sha256_parts(parts: &[&[u8]]) -> [u8; 32] {
     out
 }
 
+/// SHA-256 of the concatenation of `parts`.
+fn sha256_parts(parts: &[&[u8]]) -> [u8; 32] {
+    sha256_from(H0, 0, parts)
+}
+
 /// SHA-256 of `data`.
 pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
     sha256_parts(&[data])
 }
 
-/// HMAC-SHA-256 of `message` under `key`.
-pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    let mut k = [0u8; 64];
-    if key.len() > 64 {
-        k[..32].copy_from_slice(&sha256(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
+/// An HMAC-SHA-256 key whose two padded key blocks are already compressed, so a MAC of a
+/// message up to 55 bytes costs two compressions instead of four. Holds only those hash
+/// states, not the key.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct HmacKey {
+    inner: [u32; 8],
+    outer: [u32; 8],
+}
+
+impl HmacKey {
+    pub(crate) fn new(key: &[u8]) -> Self {
+        let mut k = [0u8; 64];
+        if key.len() > 64 {
+            k[..32].copy_from_slice(&sha256(key));
+        } else {
+            k[..key.len()].copy_from_slice(key);
+        }
+        let mut inner = H0;
+        compress(&mut inner, &k.map(|b| b ^ 0x36));
+        let mut outer = H0;
+        compress(&mut outer, &k.map(|b| b ^ 0x5c));
+        Self { inner, outer }
     }
-    let ipad = k.map(|b| b ^ 0x36);
-    let opad = k.map(|b| b ^ 0x5c);
-    let inner = sha256_parts(&[&ipad, message]);
-    sha256_parts(&[&opad, &inner])
+
+    /// HMAC-SHA-256 of `message`.
+    pub(crate) fn mac(&self, message: &[u8]) -> [u8; 32] {
+        let inner = sha256_from(self.inner, 64, &[message]);
+        sha256_from(self.outer, 64, &[&inner])
+    }
+}
+
+/// HMAC-SHA-256 of `message` under `key`.
+#[cfg(test)]
+pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    HmacKey::new(key).mac(message)
 }
 
 /// Lowercase hex.

@@ -277,7 +277,7 @@ impl Core {
                 },
             ));
         }
-        if seed.expose().len() < 16 {
+        if seed.len() < 16 {
             return Err(invalid(
                 "seed",
                 ValidationProblem::Pattern {

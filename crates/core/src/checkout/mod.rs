@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use self::config::{CheckoutConfig, PollPolicy, RetryPolicy};
+pub use self::config::{CheckoutConfig, PollPolicy, RetryPolicy, Seed};
 pub use self::error::{CommandError, InputError};
 pub use self::event::{
     ApiProblem, Call, CancelledBy, ConsumerLink, Deadline, Event, FailureReason,
@@ -560,11 +560,11 @@ pub(crate) fn place_order_mode(options: &Options) -> PlaceOrderMode {
 
 /// The per-checkout secrets, from one HMAC-SHA-256 of the checkout id under the seed: the
 /// callback secret (first half, hex) and the idempotency-key namespace (second half, hex).
-pub(crate) fn derive(seed: &Secret, checkout_id: &str) -> (Secret, Secret) {
+pub(crate) fn derive(seed: &Seed, checkout_id: &str) -> (Secret, Secret) {
     let mut message = String::with_capacity(20 + checkout_id.len());
     message.push_str("klarna-hpp/checkout/");
     message.push_str(checkout_id);
-    let mac = digest::hmac_sha256(seed.expose().as_bytes(), message.as_bytes());
+    let mac = seed.key().mac(message.as_bytes());
     (
         Secret::new(digest::hex(&mac[..16])),
         Secret::new(digest::hex(&mac[16..])),
@@ -617,7 +617,7 @@ mod tests {
 
     #[test]
     fn derived_secrets_are_deterministic_and_per_checkout() {
-        let seed = Secret::new("a-seed-of-at-least-16-bytes".to_owned());
+        let seed = Seed::from("a-seed-of-at-least-16-bytes");
         let (s1, k1) = derive(&seed, "chk-1");
         let (s1b, k1b) = derive(&seed, "chk-1");
         let (s2, k2) = derive(&seed, "chk-2");
@@ -631,7 +631,7 @@ mod tests {
 
     #[test]
     fn idempotency_keys_are_uuids_distinct_per_operation_and_sequence() {
-        let seed = Secret::new("a-seed-of-at-least-16-bytes".to_owned());
+        let seed = Seed::from("a-seed-of-at-least-16-bytes");
         let (_, ns) = derive(&seed, "chk-1");
         let mut seen = HashSet::new();
         for op in 1..=3u8 {
