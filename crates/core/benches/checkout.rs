@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use klarna_hpp_core::checkout::{Checkout, CheckoutConfig, State};
-use klarna_hpp_core::http::Response;
+use klarna_hpp_core::http::{HeaderValue, Request, Response};
 use klarna_hpp_core::kp::{self, SessionCreate};
 use klarna_hpp_core::model::{OrderLine, OrderLineType};
 use klarna_hpp_core::{hpp, om};
@@ -94,6 +94,74 @@ fn bare_serde(session: &SessionCreate) -> usize {
         + f.order_id.len()
 }
 
+/// What a hand-written client would do for the same checkout: the bare serde work plus the same
+/// seven `http::Request`s with the same headers (credentials encoded once, outside).
+fn hand_written_client(session: &SessionCreate, authorization: &HeaderValue) -> usize {
+    let build = |method: &str, path: &str, body: Option<Vec<u8>>, key: Option<&str>| {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(format!("http://127.0.0.1:1{path}"))
+            .header("accept", "application/json")
+            .header("authorization", authorization.clone())
+            .header("user-agent", "klarna-hpp/0.1.0");
+        if body.is_some() {
+            b = b.header("content-type", "application/json");
+        }
+        if let Some(key) = key {
+            b = b.header("klarna-idempotency-key", key);
+        }
+        b.body(body.unwrap_or_default()).expect("request")
+    };
+    let mut hpp_req =
+        hpp::SessionCreationRequest::new("http://127.0.0.1:1/payments/v1/sessions/kp-1");
+    hpp_req.options = Some(hpp::Options::default());
+    let requests = [
+        build(
+            "POST",
+            "/payments/v1/sessions",
+            Some(serde_json::to_vec(session).expect("encodes")),
+            None,
+        ),
+        build(
+            "POST",
+            "/hpp/v1/sessions",
+            Some(serde_json::to_vec(&hpp_req).expect("encodes")),
+            None,
+        ),
+        build("GET", "/hpp/v1/sessions/hpp-1", None, None),
+        build("GET", "/hpp/v1/sessions/hpp-1", None, None),
+        build(
+            "POST",
+            "/payments/v1/authorizations/tok-1/order",
+            Some(
+                serde_json::to_vec(&kp::CreateOrderRequest::from_session(session))
+                    .expect("encodes"),
+            ),
+            None,
+        ),
+        build("GET", "/ordermanagement/v1/orders/om-1", None, None),
+        build(
+            "POST",
+            "/ordermanagement/v1/orders/om-1/captures",
+            Some(serde_json::to_vec(&om::CaptureRequest::new(12_000)).expect("encodes")),
+            Some("7f1c1a52-6a63-8e1b-9d4c-3f2a1b0c9d8e"),
+        ),
+    ];
+    let a: kp::MerchantSession = serde_json::from_str(KP).expect("decodes");
+    let b: hpp::SessionCreated = serde_json::from_str(HPP).expect("decodes");
+    let c: hpp::Session = serde_json::from_str(WAITING).expect("decodes");
+    let d: hpp::Session = serde_json::from_str(COMPLETED).expect("decodes");
+    let e: kp::Order = serde_json::from_str(ORDER).expect("decodes");
+    let f: om::Order = serde_json::from_str(OM).expect("decodes");
+    requests.iter().map(|r| r.body().len()).sum::<usize>()
+        + a.session_id.len()
+        + b.session_id.len()
+        + c.session_id.len()
+        + d.session_id.len()
+        + e.order_id.len()
+        + f.order_id.len()
+}
+
 fn bench(c: &mut Criterion) {
     let api = Api::new(
         BaseUrl::custom("http://127.0.0.1:1").expect("loopback"),
@@ -107,6 +175,7 @@ fn bench(c: &mut Criterion) {
         done.snapshot().len()
     );
     let session = config().session;
+    let authorization = HeaderValue::from_static("Basic dXNlcjpwYXNz");
     // `CHECKOUT_PROFILE=N` runs N iterations of each side and exits, for instruction-count
     // profiling (valgrind --tool=callgrind --toggle-collect=...), which machine load cannot skew.
     if let Some(n) = std::env::var("CHECKOUT_PROFILE")
@@ -115,6 +184,7 @@ fn bench(c: &mut Criterion) {
     {
         for _ in 0..n {
             black_box(bare_serde(black_box(&session)));
+            black_box(hand_written_client(black_box(&session), &authorization));
             black_box(run_checkout(api.clone(), config(), t0).state());
         }
         std::process::exit(0);
@@ -126,6 +196,13 @@ fn bench(c: &mut Criterion) {
         b.iter_batched(
             || session.clone(),
             |session| bare_serde(black_box(&session)),
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("hand_written_client_same_bodies_and_requests", |b| {
+        b.iter_batched(
+            || session.clone(),
+            |session| hand_written_client(black_box(&session), &authorization),
             BatchSize::SmallInput,
         )
     });
