@@ -29,6 +29,7 @@ use crate::wire;
 mod commands;
 mod hints;
 mod respond;
+mod views;
 
 pub(super) const FORMAT_VERSION: u32 = 1;
 const SEEN_EVENTS: usize = 32;
@@ -255,7 +256,7 @@ struct Pending {
 }
 
 impl Core {
-    pub(super) fn new(api: &Api, config: CheckoutConfig, now: Timestamp) -> Result<Self, Error> {
+    pub(super) fn new(config: CheckoutConfig, now: Timestamp) -> Result<Self, Error> {
         let CheckoutConfig {
             checkout_id,
             seed,
@@ -295,7 +296,7 @@ impl Core {
         }
         // Validate everything that will be sent, now, so no later request can be refused by us;
         // the requests are then built from the validated parts without checking them again.
-        validate_inputs(api, &session, &merchant_urls, &options)?;
+        validate_inputs(&session, &merchant_urls, &options)?;
         Ok(Self {
             v: FORMAT_VERSION,
             id: checkout_id,
@@ -754,8 +755,8 @@ impl Core {
     }
 
     /// Re-checks what a snapshot carries that will be sent (a snapshot is data from outside).
-    pub(super) fn validate_restored(&self, api: &Api) -> Result<(), Error> {
-        validate_inputs(api, &self.session, &self.urls, &self.options)
+    pub(super) fn validate_restored(&self) -> Result<(), Error> {
+        validate_inputs(&self.session, &self.urls, &self.options)
     }
 
     /// The HPP session request body for a KP session id.
@@ -846,21 +847,19 @@ enum IdempotentOp {
     CancelOrder = 3,
 }
 
-/// Everything a checkout will send, checked once: the KP session, the HPP merchant URLs and
-/// options (through the HPP body they will travel in), and that the place-order body derived
-/// from the session encodes.
+/// Everything a checkout will send, checked once: the KP session (which the place-order body is
+/// derived from), the HPP merchant URLs and options.
 fn validate_inputs(
-    api: &Api,
     session: &SessionCreate,
     urls: &MerchantUrls,
     options: &Options,
 ) -> Result<(), Error> {
     session.validate()?;
-    let mut probe =
-        hpp::SessionCreationRequest::new(api.base_url().url("/payments/v1/sessions/probe"));
-    probe.merchant_urls = Some(urls.clone());
-    probe.options = Some(options.clone());
-    probe.validate()
+    // The HPP body's other field, `payment_session_url`, is built from the API's base URL
+    // (validated when the `Api` was made) and a percent-encoded session id.
+    urls.validate(&place_order_mode(options))?;
+    options.validate()?;
+    Ok(())
 }
 
 fn call_name(spec: &Spec) -> &'static str {

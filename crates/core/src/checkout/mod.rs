@@ -241,7 +241,7 @@ impl Checkout {
     /// Starts a checkout: validates everything that will be sent and emits the KP create-session
     /// request. Invalid input (order amounts, templates, URLs, ids) is refused with no request.
     pub fn new(api: Api, config: CheckoutConfig, now: Timestamp) -> Result<Self, Error> {
-        let core = machine::Core::new(&api, config, now)?;
+        let core = machine::Core::new(config, now)?;
         let mut checkout = Self {
             api,
             core,
@@ -520,7 +520,7 @@ impl Checkout {
         }
         let mut core: machine::Core = serde_json::from_slice(snapshot)
             .map_err(|e| SnapshotError::Malformed(crate::wire::sanitize(&e.to_string())))?;
-        core.validate_restored(&api)
+        core.validate_restored()
             .map_err(|e| SnapshotError::Malformed(e.to_string()))?;
         let outbox = core.rebuild_unsent(&api);
         Ok(Self { api, core, outbox })

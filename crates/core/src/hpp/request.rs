@@ -123,7 +123,7 @@ impl MerchantUrls {
 
     /// Every URL parses as a template, is https (http for loopback hosts) and uses only the
     /// placeholders allowed for its kind under `mode`.
-    fn validate(&self, mode: &PlaceOrderMode) -> Result<(), Error> {
+    pub(crate) fn validate(&self, mode: &PlaceOrderMode) -> Result<(), Error> {
         for (kind, url) in self.iter() {
             let field = field_name(kind);
             if url.is_empty() {
@@ -225,7 +225,7 @@ impl Options {
         self
     }
 
-    fn validate(&self) -> Result<(), ValidationError> {
+    pub(crate) fn validate(&self) -> Result<(), ValidationError> {
         if let Some(categories) = &self.payment_method_categories {
             if self.payment_method_category.is_some() {
                 return Err(ValidationError::new(

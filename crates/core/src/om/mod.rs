@@ -82,6 +82,7 @@ mod check;
 mod orders;
 mod refunds;
 mod types;
+pub(crate) use types::nullable;
 
 pub use self::bodies::{
     CaptureRequest, CustomerDetails, ExtendDueDateRequest, MerchantReferences, RefundRequest,

@@ -118,7 +118,7 @@ open_enum! {
 }
 
 /// Decodes `null` like an absent field: as the type's default.
-pub(super) fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+pub(crate) fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Default + Deserialize<'de>,

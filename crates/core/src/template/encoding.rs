@@ -9,29 +9,45 @@ pub(super) fn is_unreserved(b: u8) -> bool {
 
 /// Characters allowed literally in a URL (RFC 3986): unreserved, gen-delims, sub-delims, `%`.
 pub(super) fn is_url_char(b: u8) -> bool {
-    is_unreserved(b)
-        || matches!(
-            b,
-            b':' | b'/'
-                | b'?'
-                | b'#'
-                | b'['
-                | b']'
-                | b'@'
-                | b'!'
-                | b'$'
-                | b'&'
-                | b'\''
-                | b'('
-                | b')'
-                | b'*'
-                | b'+'
-                | b','
-                | b';'
-                | b'='
-                | b'%'
-        )
+    URL_CHAR[usize::from(b)]
 }
+
+/// [`is_url_char`] as a table, built at compile time.
+const URL_CHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b':'
+                    | b'/'
+                    | b'?'
+                    | b'#'
+                    | b'['
+                    | b']'
+                    | b'@'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b'%'
+            );
+        b += 1;
+    }
+    table
+};
 
 /// Whether `bytes[at..]` starts with `%` and two hex digits.
 pub(super) fn is_escape(bytes: &[u8], at: usize) -> bool {

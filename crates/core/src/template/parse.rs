@@ -69,8 +69,14 @@ fn tokenize(raw: &str, syntax: &Syntax) -> Result<Vec<Part>, TemplateError> {
     let mut literal_start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        let rest = &raw[i..];
-        if rest.starts_with(syntax.open) {
+        let b = bytes[i];
+        // The common case first: a literal URL character (neither a brace nor an escape).
+        if b != b'%' && is_url_char(b) {
+            i += 1;
+            continue;
+        }
+        let rest = &bytes[i..];
+        if rest.starts_with(syntax.open.as_bytes()) {
             let name_start = i + syntax.open.len();
             let close = raw[name_start..]
                 .find(syntax.close)
@@ -101,16 +107,15 @@ fn tokenize(raw: &str, syntax: &Syntax) -> Result<Vec<Part>, TemplateError> {
             parts.push(Part::Placeholder { placeholder, at: i });
             i = name_start + close + syntax.close.len();
             literal_start = i;
-        } else if rest.starts_with(syntax.close) {
+        } else if rest.starts_with(syntax.close.as_bytes()) {
             return Err(TemplateError::StrayClose { at: i });
         } else {
-            match bytes[i] {
+            match b {
                 b'{' | b'}' => return Err(TemplateError::SingleBrace { at: i }),
                 b'%' if !is_escape(bytes, i) => {
                     return Err(TemplateError::InvalidPercentEncoding { at: i });
                 }
                 b'%' => i += 3,
-                b if is_url_char(b) => i += 1,
                 _ => return Err(TemplateError::InvalidCharacter { at: i }),
             }
         }

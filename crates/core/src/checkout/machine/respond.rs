@@ -126,93 +126,101 @@ impl Core {
 
     pub(super) fn on_success(&mut self, f: InFlight, response: &Response<Vec<u8>>, now: Timestamp) {
         match &f.spec {
-            Spec::CreateKpSession => match kp::CreateSession::decode_response(response) {
-                Ok(s) => {
-                    self.kp = Some(KpInfo {
-                        session_id: s.session_id.clone(),
-                        // Klarna counts from creation, which is after we sent: a safe lower bound.
-                        expires_at: f.sent_at.saturating_add(KP_SESSION_LIFETIME),
-                    });
-                    self.emit(Event::KpSessionCreated {
-                        session_id: s.session_id,
-                    });
-                    self.phase = Phase::CreatingHppSession;
-                }
-                Err(_) => self.retry_later(f, None, now, None),
-            },
-            Spec::CreateHppSession => match hpp::CreateSession::decode_response(response) {
-                Ok(s) => {
-                    let kp_bound = self
-                        .kp
-                        .as_ref()
-                        .map_or(f.sent_at, |k| k.expires_at.saturating_sub(HPP_BEFORE_KP));
-                    let expires_at = s.expires_at.map_or(kp_bound, |e| e.min(kp_bound));
-                    self.hpp = Some(HppInfo {
-                        session_id: s.session_id.clone(),
-                        redirect_url: s.redirect_url.clone(),
-                        qr_code_url: s.qr_code_url.clone(),
-                        expires_at,
-                        created_at: f.sent_at,
-                        status: None,
-                    });
-                    self.phase = Phase::AwaitingConsumer;
-                    if self.hpp_deadline().is_some_and(|d| d <= now) {
-                        // Created too late to be usable: never hand out a dead link.
-                        self.enter(Phase::Expired(Deadline::HppSession));
-                        return;
+            Spec::CreateKpSession => {
+                match wire::decode::<views::KpSessionCreated>(kp::CreateSession::NAME, response) {
+                    Ok(s) => {
+                        self.kp = Some(KpInfo {
+                            session_id: s.session_id.clone(),
+                            // Klarna counts from creation, which is after we sent: a safe lower bound.
+                            expires_at: f.sent_at.saturating_add(KP_SESSION_LIFETIME),
+                        });
+                        self.emit(Event::KpSessionCreated {
+                            session_id: s.session_id,
+                        });
+                        self.phase = Phase::CreatingHppSession;
                     }
-                    if let Some(link) = self.consumer_link() {
-                        self.emit(Event::ConsumerLinkReady(link));
+                    Err(_) => self.retry_later(f, None, now, None),
+                }
+            }
+            Spec::CreateHppSession => {
+                match wire::decode::<views::HppSessionCreated>(hpp::CreateSession::NAME, response) {
+                    Ok(s) => {
+                        let kp_bound = self
+                            .kp
+                            .as_ref()
+                            .map_or(f.sent_at, |k| k.expires_at.saturating_sub(HPP_BEFORE_KP));
+                        let expires_at = s.expires_at.map_or(kp_bound, |e| e.min(kp_bound));
+                        self.hpp = Some(HppInfo {
+                            session_id: s.session_id.clone(),
+                            redirect_url: s.redirect_url.clone(),
+                            qr_code_url: s.qr_code_url.clone(),
+                            expires_at,
+                            created_at: f.sent_at,
+                            status: None,
+                        });
+                        self.phase = Phase::AwaitingConsumer;
+                        if self.hpp_deadline().is_some_and(|d| d <= now) {
+                            // Created too late to be usable: never hand out a dead link.
+                            self.enter(Phase::Expired(Deadline::HppSession));
+                            return;
+                        }
+                        if let Some(link) = self.consumer_link() {
+                            self.emit(Event::ConsumerLinkReady(link));
+                        }
+                        self.polls = 0;
+                        self.schedule_poll(now);
                     }
-                    self.polls = 0;
-                    self.schedule_poll(now);
+                    Err(_) => self.retry_later(f, None, now, None),
                 }
-                Err(_) => self.retry_later(f, None, now, None),
-            },
-            Spec::ReadHppSession => match hpp::ReadSession::decode_response(response) {
-                Ok(s)
-                    if self
-                        .hpp
-                        .as_ref()
-                        .is_some_and(|h| h.session_id == s.session_id) =>
-                {
-                    self.on_session(s, now)
+            }
+            Spec::ReadHppSession => {
+                match wire::decode::<views::HppSession>(hpp::ReadSession::NAME, response) {
+                    Ok(s)
+                        if self
+                            .hpp
+                            .as_ref()
+                            .is_some_and(|h| h.session_id == s.session_id) =>
+                    {
+                        self.on_session(s, now)
+                    }
+                    _ => self.retry_later(f, None, now, None),
                 }
-                _ => self.retry_later(f, None, now, None),
-            },
+            }
             Spec::Distribute(d) => {
                 self.emit(Event::Distributed {
                     method: d.method.clone(),
                 });
             }
             Spec::Disable => self.enter(Phase::Disabled),
-            Spec::PlaceOrder => match kp::CreateOrder::decode_response(response) {
-                Ok(order) => {
-                    let amount = self.place.as_ref().map_or(0, |p| p.amount);
-                    self.place = None;
-                    self.order = Some(OrderInfo {
-                        order_id: order.order_id.clone(),
-                        authorized: amount,
-                        captured: 0,
-                        refunded: 0,
-                        expires_at: None,
-                        authorization_expired: false,
-                    });
-                    self.phase = Phase::OrderPlaced;
-                    self.emit(Event::OrderPlaced {
-                        order_id: order.order_id,
-                        klarna_reference: None,
-                        fraud_status: order.fraud_status.map(|s| s.as_str().to_owned()),
-                    });
-                    self.intents.read_order = true;
+            Spec::PlaceOrder => {
+                match wire::decode::<views::OrderPlaced>(kp::CreateOrder::NAME, response) {
+                    Ok(order) => {
+                        let amount = self.place.as_ref().map_or(0, |p| p.amount);
+                        self.place = None;
+                        self.order = Some(OrderInfo {
+                            order_id: order.order_id.clone(),
+                            authorized: amount,
+                            captured: 0,
+                            refunded: 0,
+                            expires_at: None,
+                            authorization_expired: false,
+                        });
+                        self.phase = Phase::OrderPlaced;
+                        self.emit(Event::OrderPlaced {
+                            order_id: order.order_id,
+                            klarna_reference: None,
+                            fraud_status: order.fraud_status.map(|s| s.as_str().to_owned()),
+                        });
+                        self.intents.read_order = true;
+                    }
+                    // A 2xx we cannot read may still be a placed order: replay the identical body.
+                    Err(_) => self.ambiguous(f, now),
                 }
-                // A 2xx we cannot read may still be a placed order: replay the identical body.
-                Err(_) => self.ambiguous(f, now),
-            },
+            }
             Spec::CancelAuthorization => {
                 self.enter(Phase::Cancelled(CancelledBy::AuthorizationReleased))
             }
-            Spec::ReadOrder => match om::GetOrder::decode_response(response) {
+            Spec::ReadOrder => match wire::decode::<views::Order>(om::GetOrder::NAME, response) {
                 Ok(o) => self.on_order(o),
                 Err(_) => self.retry_later(f, None, now, None),
             },
@@ -363,7 +371,7 @@ impl Core {
         self.next_poll = Some(at);
     }
 
-    pub(super) fn on_session(&mut self, s: hpp::Session, now: Timestamp) {
+    pub(super) fn on_session(&mut self, s: views::HppSession, now: Timestamp) {
         let Some(h) = self.hpp.as_mut() else { return };
         if let Some(e) = s.expires_at {
             if e < h.expires_at {
@@ -439,7 +447,7 @@ impl Core {
         }
     }
 
-    pub(super) fn on_order(&mut self, o: om::Order) {
+    pub(super) fn on_order(&mut self, o: views::Order) {
         let margin = self.margin;
         let Some(info) = self.order.as_mut() else {
             return;
