@@ -43,7 +43,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use klarna_hpp_async::{web, AsyncClock, AsyncTransport, Driver, ReqwestTransport, TokioClock};
 use klarna_hpp_core::checkout::{
-    Checkout, CheckoutConfig, Event, InputError, Output, RedirectKind, State,
+    Checkout, CheckoutConfig, Event, InputError, Output, RedirectKind, Seed, State,
 };
 use klarna_hpp_core::hpp::{MerchantUrls, Options};
 use klarna_hpp_core::kp::SessionCreate;
@@ -98,7 +98,7 @@ type Rows = Mutex<HashMap<String, Arc<tokio::sync::Mutex<Row>>>>;
 struct Inner {
     api: Api,
     base: String,
-    seed: String,
+    seed: Seed,
     instance: String,
     next: AtomicU64,
     driver: Driver<ReqwestTransport, TokioClock>,
@@ -170,7 +170,7 @@ impl Shop {
             inner: Arc::new(Inner {
                 api,
                 base,
-                seed: seed.into(),
+                seed: Seed::from(seed.into()),
                 instance: random_hex()[..8].to_owned(),
                 next: AtomicU64::new(1001),
                 driver: Driver::new(ReqwestTransport::default(), TokioClock),
@@ -252,7 +252,7 @@ impl Shop {
             );
         let mut session = cart();
         session.merchant_reference1 = Some(id.to_owned());
-        CheckoutConfig::new(id, self.inner.seed.as_str(), session)
+        CheckoutConfig::new(id, self.inner.seed.clone(), session)
             .merchant_urls(urls)
             .options(Options::default().with_page_title("Ankeborg Outdoor"))
     }

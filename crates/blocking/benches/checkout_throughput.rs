@@ -31,11 +31,12 @@
 
 use std::cell::{Cell, RefCell};
 use std::hint::black_box;
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use klarna_hpp_blocking::{Clock, Driver, Transport, TransportError, UreqTransport};
-use klarna_hpp_core::checkout::{Checkout, CheckoutConfig, Event};
+use klarna_hpp_core::checkout::{Checkout, CheckoutConfig, Event, Seed};
 use klarna_hpp_core::hpp::{MerchantUrls, Options, PlaceOrderMode};
 use klarna_hpp_core::http::{HeaderMap, Method, Request, Response, StatusCode};
 use klarna_hpp_core::kp::SessionCreate;
@@ -110,7 +111,9 @@ fn config(checkout_id: &str) -> CheckoutConfig {
             UrlKind::Error,
             format!("{shop}/error?sid={{{{session_id}}}}"),
         );
-    CheckoutConfig::new(checkout_id, "bench-seed-0123456789abcdef", session())
+    // A merchant derives its seed's key once, at startup, and clones it into every checkout.
+    static SEED: LazyLock<Seed> = LazyLock::new(|| Seed::from("bench-seed-0123456789abcdef"));
+    CheckoutConfig::new(checkout_id, SEED.clone(), session())
         .merchant_urls(urls)
         .options(Options::default().with_place_order_mode(PlaceOrderMode::None))
 }

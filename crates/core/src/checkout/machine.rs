@@ -18,7 +18,7 @@ use super::{
 use crate::config::Api;
 use crate::error::{ApiError, Error, ValidationError, ValidationProblem};
 use crate::hpp::{self, DistributionRequest, HppStatus, MerchantUrls, Options, PlaceOrderMode};
-use crate::kp::{self, CreateOrderRequest, SessionCreate};
+use crate::kp::{self, CreateOrderRequest, OrderBody, SessionCreate};
 use crate::om;
 use crate::operation::Operation;
 use crate::secret::{AuthorizationToken, Secret};

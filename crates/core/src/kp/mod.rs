@@ -50,6 +50,7 @@ pub use self::ops::{
     CancelAuthorization, CreateCustomerToken, CreateOrder, CreateSession, ReadSession,
     UpdateSession,
 };
+pub(crate) use self::order::OrderBody;
 pub use self::order::{
     AuthorizedPaymentMethod, AuthorizedPaymentMethodType, CreateOrderRequest, FraudStatus, Order,
 };

@@ -13,11 +13,12 @@ use crate::model::{Address, OrderLine};
 use crate::open_enum::open_enum;
 
 /// The order to place (`create_order_request`, `POST /payments/v1/authorizations/{token}/order`).
+/// Serialized through `OrderBody` (absent optionals and empty promo codes omitted).
 ///
 /// It must match what the session authorized, so build it with
 /// [`CreateOrderRequest::from_session`] from the body the session was created (or last updated)
 /// with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct CreateOrderRequest {
     /// Purchase country.
@@ -25,7 +26,6 @@ pub struct CreateOrderRequest {
     /// Currency.
     pub purchase_currency: String,
     /// Locale.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
     /// Total including tax and discounts = Σ line `total_amount`.
     pub order_amount: i64,
@@ -35,32 +35,105 @@ pub struct CreateOrderRequest {
     /// The order lines (1..=1000).
     pub order_lines: Vec<OrderLine>,
     /// Capture at once (default false). With HPP, prefer `place_order_mode = CAPTURE_ORDER`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_capture: Option<bool>,
     /// Merchant reference (≤255).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub merchant_reference1: Option<String>,
     /// Second merchant reference (≤255).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub merchant_reference2: Option<String>,
     /// Pass-through data (≤6000).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub merchant_data: Option<String>,
     /// KP callback URLs (`confirmation` enables the order's `redirect_url`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub merchant_urls: Option<KpMerchantUrls>,
     /// Billing address.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub billing_address: Option<Address>,
     /// Shipping address.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipping_address: Option<Address>,
     /// The consumer.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer: Option<Customer>,
     /// Promo codes.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub custom_payment_method_ids: Vec<String>,
+}
+
+/// The wire form of [`CreateOrderRequest`], borrowing its parts: the one place its JSON shape is
+/// defined. A checkout serializes the order of its session through it without copying the
+/// session ([`OrderBody::of_session`]).
+#[derive(Serialize)]
+pub(crate) struct OrderBody<'a> {
+    purchase_country: &'a str,
+    purchase_currency: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locale: Option<&'a str>,
+    order_amount: i64,
+    order_tax_amount: i64,
+    order_lines: &'a [OrderLine],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auto_capture: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    merchant_reference1: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    merchant_reference2: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    merchant_data: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    merchant_urls: Option<&'a KpMerchantUrls>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    billing_address: Option<&'a Address>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shipping_address: Option<&'a Address>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    customer: Option<&'a Customer>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    custom_payment_method_ids: &'a [String],
+}
+
+impl<'a> OrderBody<'a> {
+    /// Exactly what `CreateOrderRequest::from_session(session)` serializes to.
+    pub(crate) fn of_session(session: &'a SessionCreate) -> Self {
+        Self {
+            purchase_country: &session.purchase_country,
+            purchase_currency: &session.purchase_currency,
+            locale: session.locale.as_deref(),
+            order_amount: session.order_amount,
+            order_tax_amount: session.order_tax_amount,
+            order_lines: &session.order_lines,
+            auto_capture: None,
+            merchant_reference1: session.merchant_reference1.as_deref(),
+            merchant_reference2: session.merchant_reference2.as_deref(),
+            merchant_data: session.merchant_data.as_deref(),
+            merchant_urls: session.merchant_urls.as_ref(),
+            billing_address: session.billing_address.as_ref(),
+            shipping_address: session.shipping_address.as_ref(),
+            customer: session.customer.as_ref(),
+            custom_payment_method_ids: &session.custom_payment_method_ids,
+        }
+    }
+
+    fn of(order: &'a CreateOrderRequest) -> Self {
+        Self {
+            purchase_country: &order.purchase_country,
+            purchase_currency: &order.purchase_currency,
+            locale: order.locale.as_deref(),
+            order_amount: order.order_amount,
+            order_tax_amount: order.order_tax_amount,
+            order_lines: &order.order_lines,
+            auto_capture: order.auto_capture,
+            merchant_reference1: order.merchant_reference1.as_deref(),
+            merchant_reference2: order.merchant_reference2.as_deref(),
+            merchant_data: order.merchant_data.as_deref(),
+            merchant_urls: order.merchant_urls.as_ref(),
+            billing_address: order.billing_address.as_ref(),
+            shipping_address: order.shipping_address.as_ref(),
+            customer: order.customer.as_ref(),
+            custom_payment_method_ids: &order.custom_payment_method_ids,
+        }
+    }
+}
+
+impl Serialize for CreateOrderRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        OrderBody::of(self).serialize(serializer)
+    }
 }
 
 impl CreateOrderRequest {
@@ -295,4 +368,60 @@ fn lenient_payment_method<'de, D: Deserializer<'de>>(
 ) -> Result<Option<AuthorizedPaymentMethod>, D::Error> {
     let value = serde_json::Value::deserialize(d)?;
     Ok(serde_json::from_value(value).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::OrderLineType;
+
+    #[test]
+    fn the_session_order_serializes_exactly_like_from_session() {
+        let lines = vec![
+            OrderLine::new("Shoes", 1, 10_000)
+                .kind(OrderLineType::Physical)
+                .tax_rate(2500),
+            OrderLine::new("Socks", 2, 1_000).tax_rate(2500),
+        ];
+        let mut session = SessionCreate::new("SE", "SEK", lines);
+        let bare = serde_json::to_string(&OrderBody::of_session(&session)).expect("json");
+        assert_eq!(
+            bare,
+            serde_json::to_string(&CreateOrderRequest::from_session(&session)).expect("json")
+        );
+        session.locale = Some("sv-SE".into());
+        session.merchant_reference1 = Some("r1".into());
+        session.merchant_reference2 = Some("r2".into());
+        session.merchant_data = Some("{\"k\":1}".into());
+        session.merchant_urls = Some(KpMerchantUrls {
+            confirmation: Some("https://shop.example/c".into()),
+            ..KpMerchantUrls::default()
+        });
+        session.billing_address = Some(Address {
+            given_name: Some("Ada".into()),
+            country: Some("SE".into()),
+            ..Address::default()
+        });
+        session.shipping_address = session.billing_address.clone();
+        session.customer = Some(Customer::default());
+        session.custom_payment_method_ids = vec!["promo".into()];
+        let full = serde_json::to_string(&OrderBody::of_session(&session)).expect("json");
+        assert_eq!(
+            full,
+            serde_json::to_string(&CreateOrderRequest::from_session(&session)).expect("json")
+        );
+        for field in [
+            "locale",
+            "merchant_urls",
+            "customer",
+            "custom_payment_method_ids",
+        ] {
+            assert!(full.contains(field) && !bare.contains(field), "{field}");
+        }
+        // auto_capture is the one field a session does not carry.
+        let order = CreateOrderRequest::from_session(&session).auto_capture(true);
+        assert!(serde_json::to_string(&order)
+            .expect("json")
+            .contains("\"auto_capture\":true"));
+    }
 }

@@ -82,27 +82,29 @@ impl Core {
         if self.auth.is_none() {
             return Err(self.not_allowed("place_order"));
         }
-        // The session's own order was validated with the session; a different body is
-        // validated here, exactly as it will be sent.
-        let body = match order {
+        // The session's own order was validated with the session and is serialized straight
+        // from it; a different body is validated here, exactly as it will be sent.
+        let (text, amount) = match order {
             Some(body) => {
                 body.validate()?;
-                body
+                (serde_json::to_string(&body), body.order_amount)
             }
-            None => CreateOrderRequest::from_session(&self.session),
+            None => (
+                serde_json::to_string(&OrderBody::of_session(&self.session)),
+                self.session.order_amount,
+            ),
         };
-        if body.order_amount > self.session.order_amount {
+        if amount > self.session.order_amount {
             return Err(CommandError::ExceedsRemaining {
-                requested: body.order_amount,
+                requested: amount,
                 remaining: self.session.order_amount,
             });
         }
-        let bytes = wire::json(&body)?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| ValidationError::new("order", ValidationProblem::NotEncodable))?;
+        let text =
+            text.map_err(|_| ValidationError::new("order", ValidationProblem::NotEncodable))?;
         self.place = Some(PlaceAttempt {
             body: text,
-            amount: body.order_amount,
+            amount,
             ambiguous: false,
         });
         self.intents.place = true;
