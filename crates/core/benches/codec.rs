@@ -23,6 +23,28 @@ fn session() -> SessionCreate {
     s
 }
 
+#[inline(never)]
+fn encode_bare(s: SessionCreate) -> Vec<u8> {
+    serde_json::to_vec(black_box(&s)).expect("encodes")
+}
+
+#[inline(never)]
+fn encode_core(s: SessionCreate, api: &Api) -> klarna_hpp_core::http::Request<Vec<u8>> {
+    kp::CreateSession::new(black_box(s))
+        .to_request(api)
+        .expect("valid")
+}
+
+#[inline(never)]
+fn decode_bare(body: &[u8]) -> SessionRead {
+    serde_json::from_slice::<SessionRead>(black_box(body)).expect("decodes")
+}
+
+#[inline(never)]
+fn decode_core(response: &Response<Vec<u8>>) -> SessionRead {
+    kp::ReadSession::decode_response(black_box(response)).expect("decodes")
+}
+
 fn bench(c: &mut Criterion) {
     let api = Api::new(
         BaseUrl::klarna(Region::Eu, Environment::Playground),
@@ -38,32 +60,38 @@ fn bench(c: &mut Criterion) {
     let read_body = serde_json::to_vec(&read).expect("json");
     let response = Response::new(read_body.clone());
 
+    // `CODEC_PROFILE=N` runs N iterations of each case through the named functions below and
+    // exits, for instruction counts (valgrind --tool=callgrind --toggle-collect=codec::<name>).
+    if let Some(n) = std::env::var("CODEC_PROFILE")
+        .ok()
+        .and_then(|n| n.parse::<u32>().ok())
+    {
+        for _ in 0..n {
+            black_box(encode_bare(s.clone()));
+            black_box(encode_core(s.clone(), &api));
+            black_box(decode_bare(&read_body));
+            black_box(decode_core(&response));
+        }
+        std::process::exit(0);
+    }
     let mut g = c.benchmark_group("kp_session_20_lines");
     // Both sides start from an owned session (cloned in setup, outside the timing), as a
     // merchant's code hands its freshly built body over.
     g.bench_function("encode/bare_serde_json", |b| {
-        b.iter_batched(
-            || s.clone(),
-            |s| serde_json::to_vec(black_box(&s)).expect("encodes"),
-            BatchSize::SmallInput,
-        )
+        b.iter_batched(|| s.clone(), encode_bare, BatchSize::SmallInput)
     });
     g.bench_function("encode/core_validate_and_build_request", |b| {
         b.iter_batched(
             || s.clone(),
-            |s| {
-                kp::CreateSession::new(black_box(s))
-                    .to_request(&api)
-                    .expect("valid")
-            },
+            |s| encode_core(s, &api),
             BatchSize::SmallInput,
         )
     });
     g.bench_function("decode/bare_serde_json", |b| {
-        b.iter(|| serde_json::from_slice::<SessionRead>(black_box(&read_body)).expect("decodes"))
+        b.iter(|| decode_bare(&read_body))
     });
     g.bench_function("decode/core_decode_response", |b| {
-        b.iter(|| kp::ReadSession::decode_response(black_box(&response)).expect("decodes"))
+        b.iter(|| decode_core(&response))
     });
     g.finish();
 }

@@ -360,9 +360,13 @@ impl fmt::Display for Field<'_> {
 ///
 /// `tax_rate` is expected within 0..=10000; other rates are clamped into that range.
 pub fn expected_line_tax(total_amount: i64, tax_rate: i64) -> i64 {
+    let rate = tax_rate.clamp(0, 10_000);
+    // Every real amount takes the i64 path; the i128 one (a slow division) is for extremes.
+    if let Some(scaled) = total_amount.checked_mul(10_000) {
+        return total_amount - scaled / (10_000 + rate);
+    }
     let total = i128::from(total_amount);
-    let rate = i128::from(tax_rate.clamp(0, 10_000));
-    let tax = total - total * 10_000 / (10_000 + rate);
+    let tax = total - total * 10_000 / (10_000 + i128::from(rate));
     // |tax| ≤ |total| because 10000/(10000+rate) is within [0.5, 1]: it fits in i64.
     i64::try_from(tax).unwrap_or(0)
 }
@@ -528,6 +532,15 @@ mod tests {
         // Extremes do not overflow.
         assert!(!line_tax_matches(i64::MIN, i64::MAX, 10_000));
         assert!(!line_tax_matches(i64::MAX, i64::MIN, 0));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn expected_line_tax_agrees_with_wide_arithmetic(total: i64, rate in -5i64..20_000) {
+            let wide = i128::from(total)
+                - i128::from(total) * 10_000 / (10_000 + i128::from(rate.clamp(0, 10_000)));
+            proptest::prop_assert_eq!(i128::from(expected_line_tax(total, rate)), wide);
+        }
     }
 
     #[test]

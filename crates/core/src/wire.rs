@@ -33,8 +33,11 @@ pub(crate) fn segment(field: &'static str, value: &str) -> Result<String, Valida
 
 /// Serializes a request body.
 pub(crate) fn json<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(value)
-        .map_err(|_| ValidationError::new(".", ValidationProblem::NotEncodable).into())
+    // Most bodies fit in 1 KiB; starting there spares the small reallocations of `to_vec`.
+    let mut out = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut out, value)
+        .map_err(|_| ValidationError::new(".", ValidationProblem::NotEncodable))?;
+    Ok(out)
 }
 
 /// Builds a request with the headers every Klarna call carries.
