@@ -31,6 +31,16 @@ pub(crate) fn segment(field: &'static str, value: &str) -> Result<String, Valida
     Ok(out)
 }
 
+/// The value of one hex digit (either case); 0 for anything else (callers check digits first).
+pub(crate) fn hex_value(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        b'A'..=b'F' => b - b'A' + 10,
+        _ => 0,
+    }
+}
+
 /// Serializes a request body.
 pub(crate) fn json<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
     // Most bodies fit in 1 KiB; starting there spares the small reallocations of `to_vec`.

@@ -579,7 +579,7 @@ pub(crate) fn derive(seed: &Seed, checkout_id: &str) -> (Secret, Secret) {
 pub(crate) fn idempotency_uuid(namespace_hex: &str, op: u8, seq: u32) -> String {
     let mut b = [0u8; 16];
     for (byte, pair) in b.iter_mut().zip(namespace_hex.as_bytes().chunks_exact(2)) {
-        *byte = (hex_value(pair[0]) << 4) | hex_value(pair[1]);
+        *byte = (crate::wire::hex_value(pair[0]) << 4) | crate::wire::hex_value(pair[1]);
     }
     b[10] ^= op;
     for (byte, s) in b[11..15].iter_mut().zip(seq.to_be_bytes()) {
@@ -599,15 +599,6 @@ pub(crate) fn idempotency_uuid(namespace_hex: &str, op: u8, seq: u32) -> String 
         out.push_str(&h[range]);
     }
     out
-}
-
-fn hex_value(c: u8) -> u8 {
-    match c {
-        b'0'..=b'9' => c - b'0',
-        b'a'..=b'f' => c - b'a' + 10,
-        b'A'..=b'F' => c - b'A' + 10,
-        _ => 0,
-    }
 }
 
 #[cfg(test)]

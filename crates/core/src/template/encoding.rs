@@ -1,5 +1,7 @@
 //! Percent-encoding (RFC 3986 §2.1) of placeholder values, and decoding of matched values.
 
+use crate::wire::hex_value;
+
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 /// RFC 3986 unreserved: `A-Z a-z 0-9 - . _ ~`.
@@ -76,15 +78,6 @@ pub(super) fn encode_into(out: &mut String, value: &str, avoid: Option<u8>) {
     }
     if let Some(run) = value.get(kept..) {
         out.push_str(run);
-    }
-}
-
-fn hex_value(b: u8) -> u8 {
-    match b {
-        b'0'..=b'9' => b - b'0',
-        b'a'..=b'f' => b - b'a' + 10,
-        b'A'..=b'F' => b - b'A' + 10,
-        _ => 0,
     }
 }
 
