@@ -7,116 +7,116 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::format_description::well_known::{Iso8601, Rfc3339};
 use time::OffsetDateTime;
 
-/// An instant on the wall clock, with second-fraction precision, in UTC.
+/// An instant on the wall clock, with nanosecond precision, in UTC.
 ///
-/// The core never reads a clock: every `now` is a `Timestamp` the caller passes in.
+/// The core never reads a clock: every `now` is a `Timestamp` the caller passes in. Inside it
+/// is a count of nanoseconds since the Unix epoch, so comparing and shifting instants (which a
+/// checkout does on every input, for its deadlines) is integer arithmetic; `time` is used at
+/// the edges, to parse and write RFC 3339. Only instants RFC 3339 can write (years 0000..=9999
+/// in UTC) exist.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp(OffsetDateTime);
+pub struct Timestamp(i128);
 
 /// Why a timestamp string was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not an ISO 8601 date-time with a zone")]
 pub struct TimestampError;
 
+/// 0000-01-01T00:00:00Z in nanoseconds since the epoch.
+const MIN_NANOS: i128 = time::macros::datetime!(0000-01-01 00:00:00 UTC).unix_timestamp_nanos();
+/// 9999-12-31T23:59:59.999999999Z in nanoseconds since the epoch.
+const MAX_NANOS: i128 =
+    time::macros::datetime!(9999-12-31 23:59:59.999_999_999 UTC).unix_timestamp_nanos();
+const NANOS_PER_SECOND: i128 = 1_000_000_000;
+
 impl Timestamp {
     /// The Unix epoch.
-    pub const UNIX_EPOCH: Timestamp = Timestamp(OffsetDateTime::UNIX_EPOCH);
+    pub const UNIX_EPOCH: Timestamp = Timestamp(0);
 
     /// The latest instant RFC 3339 can write (9999-12-31T23:59:59.999999999Z): "no limit".
-    pub const MAX: Timestamp =
-        Timestamp(time::macros::datetime!(9999-12-31 23:59:59.999_999_999 UTC));
+    pub const MAX: Timestamp = Timestamp(MAX_NANOS);
+
+    fn from_nanos(nanos: i128) -> Option<Self> {
+        (MIN_NANOS..=MAX_NANOS)
+            .contains(&nanos)
+            .then_some(Self(nanos))
+    }
 
     /// From whole seconds since the Unix epoch; `None` when out of the supported range.
     pub fn from_unix_seconds(seconds: i64) -> Option<Self> {
-        OffsetDateTime::from_unix_timestamp(seconds)
-            .ok()
-            .and_then(Self::in_range)
+        Self::from_nanos(i128::from(seconds) * NANOS_PER_SECOND)
     }
 
     /// From milliseconds since the Unix epoch; `None` when out of the supported range.
     pub fn from_unix_millis(millis: i64) -> Option<Self> {
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
-            .ok()
-            .and_then(Self::in_range)
+        Self::from_nanos(i128::from(millis) * 1_000_000)
     }
 
-    /// Whole seconds since the Unix epoch.
+    /// Whole seconds since the Unix epoch (rounded down).
     pub fn unix_seconds(self) -> i64 {
-        self.0.unix_timestamp()
+        // Fits: the supported range is ±10000 years, well inside i64 seconds.
+        i64::try_from(self.0.div_euclid(NANOS_PER_SECOND)).unwrap_or(i64::MAX)
     }
 
     /// Milliseconds since the Unix epoch (truncated).
     pub fn unix_millis(self) -> i64 {
-        // Fits: the supported range is ±9999 years, well inside i64 milliseconds.
-        i64::try_from(self.0.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+        i64::try_from(self.0 / 1_000_000).unwrap_or(i64::MAX)
     }
 
     /// From a `time::OffsetDateTime` (converted to UTC).
     /// `None` outside years 0000..=9999 in UTC (they have no RFC 3339 form).
     pub fn from_offset_date_time(value: OffsetDateTime) -> Option<Self> {
-        value
-            .checked_to_offset(time::UtcOffset::UTC)
-            .and_then(Self::in_range)
-    }
-
-    /// Keeps only instants that RFC 3339 can write (years 0000..=9999).
-    fn in_range(utc: OffsetDateTime) -> Option<Self> {
-        (0..=9999).contains(&utc.year()).then_some(Self(utc))
+        Self::from_nanos(value.unix_timestamp_nanos())
     }
 
     /// As a `time::OffsetDateTime` in UTC.
     pub fn to_offset_date_time(self) -> OffsetDateTime {
-        self.0
+        // Every Timestamp is within `time`'s range (years 0000..=9999).
+        OffsetDateTime::from_unix_timestamp_nanos(self.0).unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
 
     /// Parses RFC 3339 or ISO 8601 with a zone, with or without second fractions.
     ///
     /// Refuses instants outside years 0000..=9999 in UTC (e.g. `9999-12-31T23:59:59-01:00`):
-    /// they cannot be converted to UTC or written back as RFC 3339.
+    /// they cannot be written back as RFC 3339.
     pub fn parse(text: &str) -> Result<Self, TimestampError> {
         let value = OffsetDateTime::parse(text, &Rfc3339)
             .or_else(|_| OffsetDateTime::parse(text, &Iso8601::DEFAULT))
             .map_err(|_| TimestampError)?;
-        let utc = value
-            .checked_to_offset(time::UtcOffset::UTC)
-            .ok_or(TimestampError)?;
-        if !(0..=9999).contains(&utc.year()) {
-            return Err(TimestampError);
-        }
-        Ok(Self(utc))
+        Self::from_offset_date_time(value).ok_or(TimestampError)
     }
 
     /// `self + d`, saturating at the end of the supported range.
     pub fn saturating_add(self, d: Duration) -> Self {
-        Self(self.0.saturating_add(time_duration(d)))
+        let d = i128::try_from(d.as_nanos()).unwrap_or(i128::MAX);
+        Self(self.0.saturating_add(d).min(MAX_NANOS))
     }
 
     /// `self - d`, saturating at the start of year 0000 (the earliest RFC 3339 instant).
     pub fn saturating_sub(self, d: Duration) -> Self {
-        let floor = time::macros::datetime!(0000-01-01 00:00:00 UTC);
-        Self(self.0.saturating_sub(time_duration(d)).max(floor))
+        let d = i128::try_from(d.as_nanos()).unwrap_or(i128::MAX);
+        Self(self.0.saturating_sub(d).max(MIN_NANOS))
     }
 
     /// How long from `earlier` to `self`; zero when `earlier` is later.
     pub fn duration_since(self, earlier: Timestamp) -> Duration {
         let d = self.0 - earlier.0;
-        if d.is_negative() {
-            Duration::ZERO
-        } else {
-            d.try_into().unwrap_or(Duration::MAX)
+        if d <= 0 {
+            return Duration::ZERO;
         }
+        // At most 20000 years: the seconds fit in u64, the remainder in u32.
+        let secs = u64::try_from(d / NANOS_PER_SECOND).unwrap_or(u64::MAX);
+        let nanos = u32::try_from(d % NANOS_PER_SECOND).unwrap_or(0);
+        Duration::new(secs, nanos)
     }
-}
-
-fn time_duration(d: Duration) -> time::Duration {
-    time::Duration::try_from(d).unwrap_or(time::Duration::MAX)
 }
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.format(&Rfc3339) {
+        let value = self.to_offset_date_time();
+        match value.format(&Rfc3339) {
             Ok(s) => f.write_str(&s),
-            Err(_) => write!(f, "{}", self.0),
+            Err(_) => write!(f, "{value}"),
         }
     }
 }
@@ -201,5 +201,31 @@ mod tests {
         let early = t.saturating_sub(Duration::MAX);
         assert_eq!(Timestamp::parse(&early.to_string()), Ok(early));
         assert_eq!(Timestamp::from_unix_seconds(-300_000_000_000), None);
+        assert_eq!(far, Timestamp::MAX);
+        assert_eq!(early.to_string(), "0000-01-01T00:00:00Z");
+        assert_eq!(
+            Timestamp::MAX.duration_since(early),
+            Duration::from_nanos(1)
+                + Timestamp::MAX.duration_since(early.saturating_add(Duration::from_nanos(1)))
+        );
+    }
+
+    #[test]
+    fn integer_representation_agrees_with_time() {
+        let t = Timestamp::parse("1969-12-31T23:59:59.250Z").expect("before the epoch");
+        assert_eq!(t.unix_seconds(), -1);
+        assert_eq!(t.unix_millis(), -750);
+        assert_eq!(t.to_offset_date_time().unix_timestamp(), -1);
+        assert_eq!(t.to_string(), "1969-12-31T23:59:59.25Z");
+        let u = Timestamp::from_unix_millis(1_764_158_400_123).expect("in range");
+        assert_eq!(u.to_string(), "2025-11-26T12:00:00.123Z");
+        assert_eq!(
+            u.saturating_add(Duration::from_millis(877)).to_string(),
+            "2025-11-26T12:00:01Z"
+        );
+        assert_eq!(
+            u.duration_since(t),
+            Duration::from_millis(1_764_158_400_123 + 750)
+        );
     }
 }
