@@ -263,6 +263,17 @@ mod tests {
     }
 
     #[test]
+    fn seed_keeps_no_seed_bytes_and_debug_is_redacted() {
+        let seed = Seed::from("correct-horse-battery-staple");
+        assert_eq!(format!("{seed:?}"), "Seed([redacted])");
+        assert_eq!(seed.len(), 28);
+        assert!(!seed.is_empty());
+        // Equal seeds give equal keys; the same seed from a Secret or a String too.
+        assert!(seed == Seed::from(Secret::new("correct-horse-battery-staple".to_owned())));
+        assert!(seed != Seed::from("correct-horse-battery-stapler"));
+    }
+
+    #[test]
     fn retry_delays_double_to_max() {
         let r = RetryPolicy::default();
         assert_eq!(r.delay(1), Duration::from_millis(500));
