@@ -409,3 +409,60 @@ fn restore_rechecks_what_the_snapshot_would_send() {
         other => panic!("expected Malformed, got {other:?}"),
     }
 }
+
+#[test]
+fn snapshots_from_before_key_scheme_2_keep_their_idempotency_keys() {
+    use klarna_hpp_core::checkout::{Checkout, SnapshotError};
+    let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));
+    s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001"})));
+    s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * 86_400));
+    s.command("capture", |c, now| c.capture(Some(4_000), now));
+    let new_key = s.request().headers()["klarna-idempotency-key"].clone();
+    // The capture was sent; the process dies before its answer. The snapshot it left was
+    // written by a build before key scheme 2: no `key_scheme`, keys made with an HMAC each.
+    let mut doc: serde_json::Value = serde_json::from_slice(&s.checkout.snapshot()).expect("json");
+    assert_eq!(doc["key_scheme"], json!("2"));
+    doc.as_object_mut().expect("object").remove("key_scheme");
+    doc["keys"] = json!("000102030405060708090a0b0c0d0e0f");
+    let legacy = serde_json::to_vec(&doc).expect("json");
+    let mut restored = Checkout::restore(api(), &legacy).expect("restores");
+    restored.resume_after_restart(s.ts());
+    let later = restored.poll_timeout().expect("retry scheduled");
+    restored.handle_timeout(later);
+    let (_, replay) = restored.poll_request().expect("replayed");
+    // UUIDv8(HMAC-SHA-256(key = the namespace's text, "capture/1")), computed independently.
+    assert_eq!(
+        replay.headers()["klarna-idempotency-key"],
+        "c7b3547d-acd0-830f-891d-301a594fa57f"
+    );
+    assert_ne!(replay.headers()["klarna-idempotency-key"], new_key);
+    // A namespace that is not what a checkout derives is refused, not used.
+    doc["keys"] = json!("not-hex");
+    let tampered = serde_json::to_vec(&doc).expect("json");
+    assert!(matches!(
+        Checkout::restore(api(), &tampered),
+        Err(SnapshotError::Malformed(_))
+    ));
+}
+
+#[test]
+fn an_empty_authorization_token_is_refused_at_place_order() {
+    let mut s = Scenario::created(config(PlaceOrderMode::None));
+    s.poll_answer(hpp_status(
+        "COMPLETED",
+        30,
+        json!({"authorization_token": ""}),
+    ));
+    assert_eq!(s.state(), State::Authorized);
+    let now = s.ts();
+    assert!(matches!(
+        s.checkout.place_order(None, now),
+        Err(CommandError::Invalid(_))
+    ));
+    assert_eq!(
+        s.state(),
+        State::Authorized,
+        "nothing was sent, nothing failed"
+    );
+    assert!(s.checkout.poll_request().is_none());
+}

@@ -135,7 +135,6 @@ impl HmacKey {
 }
 
 /// HMAC-SHA-256 of `message` under `key`.
-#[cfg(test)]
 pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     HmacKey::new(key).mac(message)
 }

@@ -11,9 +11,9 @@ use super::config::{millis, CheckoutConfig, PollPolicy, RetryPolicy};
 use super::digest;
 use super::event::{ApiProblem, Call, CancelledBy, ConsumerLink, Deadline, Event, FailureReason};
 use super::{
-    derive, idempotency_uuid, invalid, place_order_mode, CallbackOutcome, CommandError, Deadlines,
-    InputError, RedirectKind, RequestId, State, TransportFailure, AUTHORIZATION_TOKEN_LIFETIME,
-    HPP_BEFORE_KP, KP_SESSION_LIFETIME,
+    derive, idempotency_uuid, invalid, place_order_mode, uuid_v8, CallbackOutcome, CommandError,
+    Deadlines, InputError, RedirectKind, RequestId, State, TransportFailure,
+    AUTHORIZATION_TOKEN_LIFETIME, HPP_BEFORE_KP, KP_SESSION_LIFETIME,
 };
 use crate::config::Api;
 use crate::error::{ApiError, Error, ValidationError, ValidationProblem};
@@ -40,6 +40,11 @@ pub(super) struct Core {
     pub(super) id: String,
     secret: Secret,
     keys: Secret,
+    /// How idempotency keys are made from `keys`. Absent in snapshots written before version 2
+    /// of the scheme (they used an HMAC per key); those keep it, so a call in flight across the
+    /// upgrade is retried with the key it was first sent with.
+    #[serde(default)]
+    key_scheme: KeyScheme,
     session: SessionCreate,
     pub(super) urls: MerchantUrls,
     options: Options,
@@ -302,6 +307,7 @@ impl Core {
             id: checkout_id,
             secret,
             keys,
+            key_scheme: KeyScheme::Mixed,
             session,
             urls: merchant_urls,
             options,
@@ -747,15 +753,36 @@ impl Core {
     }
 
     fn idempotency_key(&self, op: IdempotentOp, seq: u32) -> Result<om::IdempotencyKey, Error> {
-        Ok(om::IdempotencyKey::new(idempotency_uuid(
-            self.keys.expose(),
-            op as u8,
-            seq,
-        ))?)
+        let key = match self.key_scheme {
+            KeyScheme::Mixed => idempotency_uuid(self.keys.expose(), op as u8, seq),
+            KeyScheme::Hmac => {
+                let name = match op {
+                    IdempotentOp::Capture => "capture",
+                    IdempotentOp::Refund => "refund",
+                    IdempotentOp::CancelOrder => "cancel",
+                };
+                let mac = digest::hmac_sha256(
+                    self.keys.expose().as_bytes(),
+                    format!("{name}/{seq}").as_bytes(),
+                );
+                uuid_v8(&mac)
+            }
+        };
+        Ok(om::IdempotencyKey::new(key)?)
     }
 
-    /// Re-checks what a snapshot carries that will be sent (a snapshot is data from outside).
+    /// Re-checks what a snapshot carries that will be sent (a snapshot is data from outside):
+    /// the inputs, and the idempotency namespace (32 hex digits, as derived).
     pub(super) fn validate_restored(&self) -> Result<(), Error> {
+        let keys = self.keys.expose();
+        if keys.len() != 32 || !keys.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(invalid(
+                "keys",
+                ValidationProblem::Pattern {
+                    expected: "32 hex digits",
+                },
+            ));
+        }
         validate_inputs(&self.session, &self.urls, &self.options)
     }
 
@@ -836,6 +863,19 @@ impl Core {
             }
         }
     }
+}
+
+/// How a checkout turns its namespace into idempotency keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+enum KeyScheme {
+    /// Before scheme 2: `UUIDv8(HMAC-SHA-256(namespace, "<call>/<seq>"))`. Only restored
+    /// snapshots use it.
+    #[default]
+    #[serde(rename = "1")]
+    Hmac,
+    /// [`idempotency_uuid`]: the namespace with the call and sequence mixed in.
+    #[serde(rename = "2")]
+    Mixed,
 }
 
 /// The OM writes that carry an idempotency key; the discriminant is mixed into the key.

@@ -521,7 +521,7 @@ impl Checkout {
         let mut core: machine::Core = serde_json::from_slice(snapshot)
             .map_err(|e| SnapshotError::Malformed(crate::wire::sanitize(&e.to_string())))?;
         core.validate_restored()
-            .map_err(|e| SnapshotError::Malformed(e.to_string()))?;
+            .map_err(|e| SnapshotError::Malformed(crate::wire::sanitize(&e.to_string())))?;
         let outbox = core.rebuild_unsent(&api);
         Ok(Self { api, core, outbox })
     }
@@ -584,6 +584,15 @@ pub(crate) fn idempotency_uuid(namespace_hex: &str, op: u8, seq: u32) -> String 
     b[10] ^= op;
     for (byte, s) in b[11..15].iter_mut().zip(seq.to_be_bytes()) {
         *byte ^= s;
+    }
+    uuid_v8(&b)
+}
+
+/// The first 16 bytes as a UUID, version 8 (custom, RFC 9562): version and variant bits set.
+pub(crate) fn uuid_v8(bytes: &[u8]) -> String {
+    let mut b = [0u8; 16];
+    for (to, from) in b.iter_mut().zip(bytes) {
+        *to = *from;
     }
     b[6] = (b[6] & 0x0f) | 0x80;
     b[8] = (b[8] & 0x3f) | 0x80;

@@ -79,29 +79,34 @@ impl Core {
                 command: "cancel_authorization",
             });
         }
-        if self.auth.is_none() {
+        let Some(auth) = &self.auth else {
             return Err(self.not_allowed("place_order"));
-        }
-        // The session's own order was validated with the session and is serialized straight
-        // from it; a different body is validated here, exactly as it will be sent.
-        let (text, amount) = match order {
-            Some(body) => {
-                body.validate()?;
-                (serde_json::to_string(&body), body.order_amount)
-            }
-            None => (
-                serde_json::to_string(&OrderBody::of_session(&self.session)),
-                self.session.order_amount,
-            ),
         };
+        // The token is a path segment: an empty one (from a broken answer) cannot be sent.
+        if auth.token.expose().is_empty() {
+            return Err(
+                ValidationError::new("authorization_token", ValidationProblem::Empty).into(),
+            );
+        }
+        let amount = order
+            .as_ref()
+            .map_or(self.session.order_amount, |body| body.order_amount);
         if amount > self.session.order_amount {
             return Err(CommandError::ExceedsRemaining {
                 requested: amount,
                 remaining: self.session.order_amount,
             });
         }
-        let text =
-            text.map_err(|_| ValidationError::new("order", ValidationProblem::NotEncodable))?;
+        // The session's own order was validated with the session and is serialized straight
+        // from it; a different body is validated here, exactly as it will be sent.
+        let text = match order {
+            Some(body) => {
+                body.validate()?;
+                serde_json::to_string(&body)
+            }
+            None => serde_json::to_string(&OrderBody::of_session(&self.session)),
+        }
+        .map_err(|_| ValidationError::new("order", ValidationProblem::NotEncodable))?;
         self.place = Some(PlaceAttempt {
             body: text,
             amount,
