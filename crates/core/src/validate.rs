@@ -84,7 +84,7 @@ impl At for Rule {
     }
 
     fn at(self, path: &dyn fmt::Display, name: &str) -> Result<(), ValidationError> {
-        self.map_err(|p| err(format!("{path}.{name}"), p))
+        self.field(&Field(path, name))
     }
 }
 

@@ -597,17 +597,14 @@ pub(crate) fn uuid_v8(bytes: &[u8]) -> String {
     b[6] = (b[6] & 0x0f) | 0x80;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = digest::hex(&b);
-    let mut out = String::with_capacity(36);
-    for (i, range) in [0..8, 8..12, 12..16, 16..20, 20..32]
-        .into_iter()
-        .enumerate()
-    {
-        if i > 0 {
-            out.push('-');
-        }
-        out.push_str(&h[range]);
-    }
-    out
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 #[cfg(test)]
