@@ -13,22 +13,52 @@ pub const IDEMPOTENCY_KEY_HEADER: &str = "Klarna-Idempotency-Key";
 
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("klarna-idempotency-key");
 
-/// Percent-encodes one path segment (an id coming from Klarna or the caller).
-///
-/// Refuses an empty segment, which would change the path's meaning.
-pub(crate) fn segment(field: &'static str, value: &str) -> Result<String, ValidationError> {
-    if value.is_empty() {
-        return Err(ValidationError::new(field, ValidationProblem::Empty));
+/// A request path, built in one buffer: a literal prefix, then percent-encoded ids (coming
+/// from Klarna or the caller) and literal suffixes.
+pub(crate) struct Path(String);
+
+impl Path {
+    /// Starts with `prefix` (already a valid path, e.g. `/payments/v1/sessions`).
+    pub(crate) fn new(prefix: &str) -> Self {
+        let mut path = String::with_capacity(prefix.len() + 64);
+        path.push_str(prefix);
+        Self(path)
     }
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
+
+    /// Appends `/` and `value` percent-encoded as one segment. Refuses an empty `value`, which
+    /// would change the path's meaning.
+    pub(crate) fn id(mut self, field: &'static str, value: &str) -> Result<Self, ValidationError> {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        if value.is_empty() {
+            return Err(ValidationError::new(field, ValidationProblem::Empty));
         }
+        self.0.reserve(value.len() + 1);
+        self.0.push('/');
+        for b in value.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                self.0.push(char::from(b));
+            } else {
+                self.0.push('%');
+                self.0.push(char::from(HEX[usize::from(b >> 4)]));
+                self.0.push(char::from(HEX[usize::from(b & 15)]));
+            }
+        }
+        Ok(self)
     }
-    Ok(out)
+
+    /// Appends literal path text (e.g. `/captures`).
+    pub(crate) fn then(mut self, literal: &str) -> Self {
+        self.0.push_str(literal);
+        self
+    }
+}
+
+impl std::ops::Deref for Path {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
 }
 
 /// The value of one hex digit (either case); 0 for anything else (callers check digits first).
@@ -52,7 +82,7 @@ pub(crate) fn json<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
 
 /// Builds a request with the headers every Klarna call carries.
 ///
-/// `path` must already be encoded (see [`segment`]); `body` gets `Content-Type: application/json`.
+/// `path` must already be encoded (see [`Path`]); `body` gets `Content-Type: application/json`.
 /// The `Authorization` and `User-Agent` values are built once per [`Api`] and shared here.
 pub(crate) fn request(
     api: &Api,
@@ -177,9 +207,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn segment_encodes() {
-        assert_eq!(segment("id", "a b/c").expect("non-empty"), "a%20b%2Fc");
-        assert!(segment("id", "").is_err());
+    fn path_encodes_ids() {
+        let path = Path::new("/x")
+            .id("id", "a b/c\u{e9}")
+            .expect("non-empty")
+            .then("/y");
+        assert_eq!(&*path, "/x/a%20b%2Fc%C3%A9/y");
+        assert!(Path::new("/x").id("id", "").is_err());
     }
 
     #[test]

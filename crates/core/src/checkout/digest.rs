@@ -17,40 +17,59 @@ const H0: [u32; 8] = [
     0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 ];
 
-/// One SHA-256 compression of a 64-byte block into the state `h`.
-fn compress(h: &mut [u32; 8], block: &[u8]) {
-    let mut w = [0u32; 64];
-    for (i, word) in block.chunks_exact(4).enumerate().take(16) {
-        w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-    }
-    for i in 16..64 {
-        let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);
-        let s1 = w[i - 2].rotate_right(17) ^ w[i - 2].rotate_right(19) ^ (w[i - 2] >> 10);
-        w[i] = w[i - 16]
-            .wrapping_add(s0)
-            .wrapping_add(w[i - 7])
-            .wrapping_add(s1);
+/// One SHA-256 round on the eight working variables, named in their rotated order: the
+/// variables are renamed from round to round instead of moved.
+macro_rules! round {
+    ($a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident, $kw:expr) => {
+        let t1 = $h
+            .wrapping_add($e.rotate_right(6) ^ $e.rotate_right(11) ^ $e.rotate_right(25))
+            .wrapping_add($g ^ ($e & ($f ^ $g)))
+            .wrapping_add($kw);
+        let t2 = ($a.rotate_right(2) ^ $a.rotate_right(13) ^ $a.rotate_right(22))
+            .wrapping_add(($a & $b) | ($c & ($a | $b)));
+        $d = $d.wrapping_add(t1);
+        $h = t1.wrapping_add(t2);
+    };
+}
+
+/// One SHA-256 compression of a 64-byte block into the state `h`: 64 rounds in four passes
+/// of 16, the message schedule kept as a 16-word window updated in place between passes.
+fn compress(h: &mut [u32; 8], block: &[u8; 64]) {
+    let mut w = [0u32; 16];
+    for (word, bytes) in w.iter_mut().zip(block.chunks_exact(4)) {
+        *word = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
     }
     let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut hh] = *h;
-    for (k, wi) in K.iter().zip(w) {
-        let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
-        let ch = (e & f) ^ (!e & g);
-        let t1 = hh
-            .wrapping_add(s1)
-            .wrapping_add(ch)
-            .wrapping_add(*k)
-            .wrapping_add(wi);
-        let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
-        let maj = (a & b) ^ (a & c) ^ (b & c);
-        let t2 = s0.wrapping_add(maj);
-        hh = g;
-        g = f;
-        f = e;
-        e = d.wrapping_add(t1);
-        d = c;
-        c = b;
-        b = a;
-        a = t1.wrapping_add(t2);
+    for (pass, k) in K.chunks_exact(16).enumerate() {
+        if pass > 0 {
+            // w[t] = σ1(w[t-2]) + w[t-7] + σ0(w[t-15]) + w[t-16], indices mod 16.
+            for t in 0..16 {
+                let (w2, w15) = (w[(t + 14) % 16], w[(t + 1) % 16]);
+                let s0 = w15.rotate_right(7) ^ w15.rotate_right(18) ^ (w15 >> 3);
+                let s1 = w2.rotate_right(17) ^ w2.rotate_right(19) ^ (w2 >> 10);
+                w[t] = w[t]
+                    .wrapping_add(s0)
+                    .wrapping_add(w[(t + 9) % 16])
+                    .wrapping_add(s1);
+            }
+        }
+        let kw = |t: usize| k[t].wrapping_add(w[t]);
+        round!(a, b, c, d, e, f, g, hh, kw(0));
+        round!(hh, a, b, c, d, e, f, g, kw(1));
+        round!(g, hh, a, b, c, d, e, f, kw(2));
+        round!(f, g, hh, a, b, c, d, e, kw(3));
+        round!(e, f, g, hh, a, b, c, d, kw(4));
+        round!(d, e, f, g, hh, a, b, c, kw(5));
+        round!(c, d, e, f, g, hh, a, b, kw(6));
+        round!(b, c, d, e, f, g, hh, a, kw(7));
+        round!(a, b, c, d, e, f, g, hh, kw(8));
+        round!(hh, a, b, c, d, e, f, g, kw(9));
+        round!(g, hh, a, b, c, d, e, f, kw(10));
+        round!(f, g, hh, a, b, c, d, e, kw(11));
+        round!(e, f, g, hh, a, b, c, d, kw(12));
+        round!(d, e, f, g, hh, a, b, c, kw(13));
+        round!(c, d, e, f, g, hh, a, b, kw(14));
+        round!(b, c, d, e, f, g, hh, a, kw(15));
     }
     for (x, y) in h.iter_mut().zip([a, b, c, d, e, f, g, hh]) {
         *x = x.wrapping_add(y);

@@ -81,6 +81,22 @@ pub(super) struct Core {
     seen: VecDeque<String>,
     #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
     pub(super) events: VecDeque<Event>,
+    /// The session's order as the place-order body, kept from the KP session request when
+    /// that request's body is exactly it ([`OrderBody::is_session_body`]), so placing the
+    /// order does not serialize the order lines again.
+    #[serde(skip)]
+    order_body: Memo<String>,
+}
+
+/// A value derived from the rest of the checkout, kept to spare recomputing it: not part of a
+/// snapshot, of equality or of `Debug`; a restored checkout recomputes it when needed.
+#[derive(Clone, Default)]
+struct Memo<T>(Option<T>);
+
+impl<T> PartialEq for Memo<T> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// Only what is safe to log: no URLs (the callback URL holds the secret), no customer data.
@@ -292,12 +308,12 @@ impl Core {
             ));
         }
         let (secret, keys) = derive(&seed, &checkout_id);
-        if let Some(base) = merchant_urls.status_update.take() {
-            let sep = if base.contains('?') { '&' } else { '?' };
-            merchant_urls.status_update = Some(format!(
-                "{base}{sep}sid={{{{session_id}}}}&kh_secret={}",
-                secret.expose()
-            ));
+        if let Some(url) = merchant_urls.status_update.as_mut() {
+            let secret = secret.expose();
+            url.reserve(40 + secret.len());
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str("sid={{session_id}}&kh_secret=");
+            url.push_str(secret);
         }
         // Validate everything that will be sent, now, so no later request can be refused by us;
         // the requests are then built from the validated parts without checking them again.
@@ -330,6 +346,7 @@ impl Core {
             last_now: now,
             seen: VecDeque::new(),
             events: VecDeque::new(),
+            order_body: Memo::default(),
         })
     }
 
@@ -719,8 +736,14 @@ impl Core {
     pub(super) fn build_next(&mut self, api: &Api) -> Option<(RequestId, http::Request<Vec<u8>>)> {
         let f = self.inflight.as_ref().filter(|f| !f.taken)?;
         let id = RequestId(f.id);
+        let creates_kp_session = matches!(f.spec, Spec::CreateKpSession);
         match self.build(api, &f.spec) {
-            Ok(req) => Some((id, req)),
+            Ok(req) => {
+                if creates_kp_session && OrderBody::is_session_body(&self.session) {
+                    self.order_body.0 = String::from_utf8(req.body().clone()).ok();
+                }
+                Some((id, req))
+            }
             Err(_) => {
                 // Every input was validated when it was accepted; this is unreachable in
                 // practice, but a checkout must never panic: fail the call visibly.
@@ -793,9 +816,7 @@ impl Core {
             .as_ref()
             .map(|k| k.session_id.as_str())
             .unwrap_or_default();
-        let mut path = String::with_capacity(24 + kp_id.len());
-        path.push_str("/payments/v1/sessions/");
-        path.push_str(&wire::segment("session_id", kp_id)?);
+        let path = wire::Path::new("/payments/v1/sessions").id("session_id", kp_id)?;
         let mut body = hpp::SessionCreationRequest::new(api.base_url().url(&path));
         body.merchant_urls = Some(self.urls.clone());
         body.options = Some(self.options.clone());
@@ -827,10 +848,9 @@ impl Core {
                 let (Some(auth), Some(place)) = (&self.auth, &self.place) else {
                     return Err(invalid("authorization_token", ValidationProblem::Missing));
                 };
-                let path = format!(
-                    "/payments/v1/authorizations/{}/order",
-                    wire::segment("authorization_token", auth.token.expose())?
-                );
+                let path = wire::Path::new("/payments/v1/authorizations")
+                    .id("authorization_token", auth.token.expose())?
+                    .then("/order");
                 wire::request(
                     api,
                     Method::POST,

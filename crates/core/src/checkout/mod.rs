@@ -596,15 +596,16 @@ pub(crate) fn uuid_v8(bytes: &[u8]) -> String {
     }
     b[6] = (b[6] & 0x0f) | 0x80;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = digest::hex(&b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut uuid = String::with_capacity(36);
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            uuid.push('-');
+        }
+        uuid.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        uuid.push(char::from(DIGITS[usize::from(byte & 15)]));
+    }
+    uuid
 }
 
 #[cfg(test)]

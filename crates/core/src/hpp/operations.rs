@@ -88,10 +88,7 @@ impl Operation for ReadSession {
     const DOCUMENTED_STATUS: StatusCode = StatusCode::OK;
 
     fn to_request(&self, api: &Api) -> Result<Request<Vec<u8>>, Error> {
-        let path = format!(
-            "{SESSIONS}/{}",
-            wire::segment("session_id", &self.session_id)?
-        );
+        let path = wire::Path::new(SESSIONS).id("session_id", &self.session_id)?;
         wire::request(api, Method::GET, &path, None, None)
     }
 
@@ -124,10 +121,7 @@ impl Operation for DisableSession {
     const DOCUMENTED_STATUS: StatusCode = StatusCode::NO_CONTENT;
 
     fn to_request(&self, api: &Api) -> Result<Request<Vec<u8>>, Error> {
-        let path = format!(
-            "{SESSIONS}/{}",
-            wire::segment("session_id", &self.session_id)?
-        );
+        let path = wire::Path::new(SESSIONS).id("session_id", &self.session_id)?;
         wire::request(api, Method::DELETE, &path, None, None)
     }
 
@@ -166,10 +160,11 @@ impl Operation for Distribute {
     const DOCUMENTED_STATUS: StatusCode = StatusCode::CREATED;
 
     fn to_request(&self, api: &Api) -> Result<Request<Vec<u8>>, Error> {
-        let session = wire::segment("session_id", &self.session_id)?;
+        let path = wire::Path::new(SESSIONS)
+            .id("session_id", &self.session_id)?
+            .then("/distribution");
         self.body.validate()?;
         let body = wire::json(&self.body)?;
-        let path = format!("{SESSIONS}/{session}/distribution");
         wire::request(api, Method::POST, &path, Some(body), None)
     }
 

@@ -10,22 +10,17 @@ use crate::error::{Error, ValidationError};
 use crate::operation::Operation;
 use crate::secret::AuthorizationToken;
 use crate::wire;
+use crate::wire::Path;
 
 const SESSIONS: &str = "/payments/v1/sessions";
 const AUTHORIZATIONS: &str = "/payments/v1/authorizations";
 
-fn session_path(session_id: &str) -> Result<String, ValidationError> {
-    Ok(format!(
-        "{SESSIONS}/{}",
-        wire::segment("session_id", session_id)?
-    ))
+fn session_path(session_id: &str) -> Result<Path, ValidationError> {
+    Path::new(SESSIONS).id("session_id", session_id)
 }
 
-fn authorization_path(token: &AuthorizationToken) -> Result<String, ValidationError> {
-    Ok(format!(
-        "{AUTHORIZATIONS}/{}",
-        wire::segment("authorization_token", token.expose())?
-    ))
+fn authorization_path(token: &AuthorizationToken) -> Result<Path, ValidationError> {
+    Path::new(AUTHORIZATIONS).id("authorization_token", token.expose())
 }
 
 /// K1: create a payment session (`POST /payments/v1/sessions`, 200 [`MerchantSession`]).
@@ -166,7 +161,7 @@ impl Operation for CreateOrder {
     const DOCUMENTED_STATUS: StatusCode = StatusCode::OK;
 
     fn to_request(&self, api: &Api) -> Result<Request<Vec<u8>>, Error> {
-        let path = format!("{}/order", authorization_path(&self.authorization_token)?);
+        let path = authorization_path(&self.authorization_token)?.then("/order");
         self.body.validate()?;
         let body = wire::json(&self.body)?;
         wire::request(api, Method::POST, &path, Some(body), None)
@@ -235,10 +230,7 @@ impl Operation for CreateCustomerToken {
     const DOCUMENTED_STATUS: StatusCode = StatusCode::OK;
 
     fn to_request(&self, api: &Api) -> Result<Request<Vec<u8>>, Error> {
-        let path = format!(
-            "{}/customer-token",
-            authorization_path(&self.authorization_token)?
-        );
+        let path = authorization_path(&self.authorization_token)?.then("/customer-token");
         self.body.validate()?;
         let body = wire::json(&self.body)?;
         wire::request(api, Method::POST, &path, Some(body), None)

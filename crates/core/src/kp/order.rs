@@ -109,6 +109,39 @@ impl<'a> OrderBody<'a> {
         }
     }
 
+    /// Whether `session` serializes to exactly the bytes of [`OrderBody::of_session`]: it does
+    /// when it sets none of the fields only a session has, since the shared fields come first in
+    /// both, in the same order, and absent ones are omitted by both (tested). The fields are
+    /// listed exhaustively, so a new field of `SessionCreate` must be placed here to compile.
+    pub(crate) fn is_session_body(session: &SessionCreate) -> bool {
+        let SessionCreate {
+            purchase_country: _,
+            purchase_currency: _,
+            locale: _,
+            order_amount: _,
+            order_tax_amount: _,
+            order_lines: _,
+            merchant_reference1: _,
+            merchant_reference2: _,
+            merchant_data: _,
+            merchant_urls: _,
+            billing_address: _,
+            shipping_address: _,
+            customer: _,
+            custom_payment_method_ids: _,
+            intent,
+            acquiring_channel,
+            attachment,
+            options,
+            design,
+        } = session;
+        intent.is_none()
+            && acquiring_channel.is_none()
+            && attachment.is_none()
+            && options.is_none()
+            && design.is_none()
+    }
+
     fn of(order: &'a CreateOrderRequest) -> Self {
         Self {
             purchase_country: &order.purchase_country,
@@ -373,6 +406,7 @@ fn lenient_payment_method<'de, D: Deserializer<'de>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kp::session::{AcquiringChannel, Attachment, Intent, WidgetOptions};
     use crate::model::OrderLineType;
 
     #[test]
@@ -417,6 +451,27 @@ mod tests {
             "custom_payment_method_ids",
         ] {
             assert!(full.contains(field) && !bare.contains(field), "{field}");
+        }
+        // With every shared field set, the session's own JSON is the order body; each field
+        // only a session has makes them differ, and is_session_body says so.
+        let session_json = |s: &SessionCreate| serde_json::to_string(s).expect("json");
+        assert!(OrderBody::is_session_body(&session));
+        assert_eq!(session_json(&session), full);
+        let bare_session = SessionCreate::new("SE", "SEK", session.order_lines.clone());
+        assert!(OrderBody::is_session_body(&bare_session));
+        assert_eq!(session_json(&bare_session), bare);
+        let only_in_sessions: [fn(&mut SessionCreate); 5] = [
+            |s| s.intent = Some(Intent::Buy),
+            |s| s.acquiring_channel = Some(AcquiringChannel::Ecommerce),
+            |s| s.attachment = Some(Attachment::emd("{}")),
+            |s| s.options = Some(WidgetOptions::default()),
+            |s| s.design = Some("d".into()),
+        ];
+        for set in only_in_sessions {
+            let mut with = session.clone();
+            set(&mut with);
+            assert!(!OrderBody::is_session_body(&with));
+            assert_ne!(session_json(&with), full);
         }
         // auto_capture is the one field a session does not carry.
         let order = CreateOrderRequest::from_session(&session).auto_capture(true);

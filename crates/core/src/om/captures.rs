@@ -35,7 +35,7 @@ impl Operation for ListCaptures {
     const DOCUMENTED_STATUS: StatusCode = StatusCode::OK;
 
     fn to_request(&self, api: &Api) -> Result<Request<Vec<u8>>, Error> {
-        let path = format!("{}/captures", order_path(&self.order_id)?);
+        let path = order_path(&self.order_id)?.then("/captures");
         send(api, Method::GET, &path, None, None)
     }
 
@@ -92,7 +92,7 @@ impl Operation for CreateCapture {
     const DOCUMENTED_STATUS: StatusCode = StatusCode::CREATED;
 
     fn to_request(&self, api: &Api) -> Result<Request<Vec<u8>>, Error> {
-        let path = format!("{}/captures", order_path(&self.order_id)?);
+        let path = order_path(&self.order_id)?.then("/captures");
         self.body.validate()?;
         let body = wire::json(&self.body)?;
         send(
@@ -186,10 +186,7 @@ impl Operation for AddCaptureShippingInfo {
     const DOCUMENTED_STATUS: StatusCode = StatusCode::NO_CONTENT;
 
     fn to_request(&self, api: &Api) -> Result<Request<Vec<u8>>, Error> {
-        let path = format!(
-            "{}/shipping-info",
-            capture_path(&self.order_id, &self.capture_id)?
-        );
+        let path = capture_path(&self.order_id, &self.capture_id)?.then("/shipping-info");
         let body = shipping_info_update_body(&self.shipping_info)?;
         send(
             api,
@@ -239,10 +236,7 @@ impl Operation for TriggerSendOut {
     const DOCUMENTED_STATUS: StatusCode = StatusCode::NO_CONTENT;
 
     fn to_request(&self, api: &Api) -> Result<Request<Vec<u8>>, Error> {
-        let path = format!(
-            "{}/trigger-send-out",
-            capture_path(&self.order_id, &self.capture_id)?
-        );
+        let path = capture_path(&self.order_id, &self.capture_id)?.then("/trigger-send-out");
         send(
             api,
             Method::POST,
@@ -296,10 +290,7 @@ impl Operation for ExtendDueDate {
     const DOCUMENTED_STATUS: StatusCode = StatusCode::NO_CONTENT;
 
     fn to_request(&self, api: &Api) -> Result<Request<Vec<u8>>, Error> {
-        let path = format!(
-            "{}/extend-due-date",
-            capture_path(&self.order_id, &self.capture_id)?
-        );
+        let path = capture_path(&self.order_id, &self.capture_id)?.then("/extend-due-date");
         let request = ExtendDueDateRequest::new(self.number_of_days);
         request.validate()?;
         let body = wire::json(&request)?;
@@ -345,10 +336,7 @@ impl Operation for GetExtendDueDateOptions {
     const DOCUMENTED_STATUS: StatusCode = StatusCode::OK;
 
     fn to_request(&self, api: &Api) -> Result<Request<Vec<u8>>, Error> {
-        let path = format!(
-            "{}/extend-due-date-options",
-            capture_path(&self.order_id, &self.capture_id)?
-        );
+        let path = capture_path(&self.order_id, &self.capture_id)?.then("/extend-due-date-options");
         send(api, Method::GET, &path, None, None)
     }
 

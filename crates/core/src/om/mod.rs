@@ -75,6 +75,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Api;
 use crate::error::{Error, ValidationError, ValidationProblem};
+use crate::wire::Path;
 
 mod bodies;
 mod captures;
@@ -192,20 +193,15 @@ impl From<IdempotencyKey> for String {
 }
 
 /// The path of an order: `/ordermanagement/v1/orders/{order_id}`, with the id encoded.
-fn order_path(order_id: &str) -> Result<String, ValidationError> {
-    Ok(format!(
-        "/ordermanagement/v1/orders/{}",
-        crate::wire::segment("order_id", order_id)?
-    ))
+fn order_path(order_id: &str) -> Result<Path, ValidationError> {
+    Path::new("/ordermanagement/v1/orders").id("order_id", order_id)
 }
 
 /// The path of a capture: `…/orders/{order_id}/captures/{capture_id}`, with the ids encoded.
-fn capture_path(order_id: &str, capture_id: &str) -> Result<String, ValidationError> {
-    Ok(format!(
-        "{}/captures/{}",
-        order_path(order_id)?,
-        crate::wire::segment("capture_id", capture_id)?
-    ))
+fn capture_path(order_id: &str, capture_id: &str) -> Result<Path, ValidationError> {
+    order_path(order_id)?
+        .then("/captures")
+        .id("capture_id", capture_id)
 }
 
 /// Builds an OM request, with the idempotency key when one is given.
@@ -334,10 +330,13 @@ mod tests {
     #[test]
     fn paths_encode_ids() {
         assert_eq!(
-            capture_path("o/1", "c 2").expect("non-empty"),
+            &*capture_path("o/1", "c 2").expect("non-empty"),
             "/ordermanagement/v1/orders/o%2F1/captures/c%202"
         );
-        assert_eq!(order_path("").expect_err("empty").field, "order_id");
+        assert_eq!(
+            order_path("").err().map(|e| e.field).as_deref(),
+            Some("order_id")
+        );
     }
 
     #[test]

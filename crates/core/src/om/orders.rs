@@ -71,7 +71,7 @@ macro_rules! order_action {
             const DOCUMENTED_STATUS: StatusCode = StatusCode::NO_CONTENT;
 
             fn to_request(&self, api: &Api) -> Result<Request<Vec<u8>>, Error> {
-                let path = format!("{}/{}", order_path(&self.order_id)?, $action);
+                let path = order_path(&self.order_id)?.then("/").then($action);
                 send(api, Method::POST, &path, None, self.idempotency_key.as_ref())
             }
 
@@ -146,7 +146,7 @@ impl Operation for UpdateAuthorization {
     const DOCUMENTED_STATUS: StatusCode = StatusCode::NO_CONTENT;
 
     fn to_request(&self, api: &Api) -> Result<Request<Vec<u8>>, Error> {
-        let path = format!("{}/authorization", order_path(&self.order_id)?);
+        let path = order_path(&self.order_id)?.then("/authorization");
         self.body.validate()?;
         let body = wire::json(&self.body)?;
         send(
@@ -196,7 +196,7 @@ impl Operation for UpdateCustomerDetails {
     const DOCUMENTED_STATUS: StatusCode = StatusCode::NO_CONTENT;
 
     fn to_request(&self, api: &Api) -> Result<Request<Vec<u8>>, Error> {
-        let path = format!("{}/customer-details", order_path(&self.order_id)?);
+        let path = order_path(&self.order_id)?.then("/customer-details");
         self.body.validate()?;
         let body = wire::json(&self.body)?;
         send(
@@ -246,7 +246,7 @@ impl Operation for UpdateMerchantReferences {
     const DOCUMENTED_STATUS: StatusCode = StatusCode::NO_CONTENT;
 
     fn to_request(&self, api: &Api) -> Result<Request<Vec<u8>>, Error> {
-        let path = format!("{}/merchant-references", order_path(&self.order_id)?);
+        let path = order_path(&self.order_id)?.then("/merchant-references");
         self.body.validate()?;
         let body = wire::json(&self.body)?;
         send(
@@ -296,7 +296,7 @@ impl Operation for AddOrderShippingInfo {
     const DOCUMENTED_STATUS: StatusCode = StatusCode::NO_CONTENT;
 
     fn to_request(&self, api: &Api) -> Result<Request<Vec<u8>>, Error> {
-        let path = format!("{}/shipping-info", order_path(&self.order_id)?);
+        let path = order_path(&self.order_id)?.then("/shipping-info");
         let body = shipping_info_update_body(&self.shipping_info)?;
         send(
             api,

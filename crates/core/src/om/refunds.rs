@@ -59,7 +59,7 @@ impl Operation for CreateRefund {
     const DOCUMENTED_STATUS: StatusCode = StatusCode::CREATED;
 
     fn to_request(&self, api: &Api) -> Result<Request<Vec<u8>>, Error> {
-        let path = format!("{}/refunds", order_path(&self.order_id)?);
+        let path = order_path(&self.order_id)?.then("/refunds");
         self.body.validate()?;
         let body = wire::json(&self.body)?;
         send(
@@ -106,11 +106,9 @@ impl Operation for GetRefund {
     const DOCUMENTED_STATUS: StatusCode = StatusCode::OK;
 
     fn to_request(&self, api: &Api) -> Result<Request<Vec<u8>>, Error> {
-        let path = format!(
-            "{}/refunds/{}",
-            order_path(&self.order_id)?,
-            wire::segment("refund_id", &self.refund_id)?
-        );
+        let path = order_path(&self.order_id)?
+            .then("/refunds")
+            .id("refund_id", &self.refund_id)?;
         send(api, Method::GET, &path, None, None)
     }
 

@@ -78,9 +78,8 @@ fn tokenize(raw: &str, syntax: &Syntax) -> Result<Vec<Part>, TemplateError> {
         let rest = &bytes[i..];
         if rest.starts_with(syntax.open.as_bytes()) {
             let name_start = i + syntax.open.len();
-            let close = raw[name_start..]
-                .find(syntax.close)
-                .ok_or(TemplateError::Unclosed { at: i })?;
+            let close =
+                find(&raw[name_start..], syntax.close).ok_or(TemplateError::Unclosed { at: i })?;
             let name = &raw[name_start..name_start + close];
             if name.contains(['{', '}']) {
                 return Err(TemplateError::NestedBraces { at: i });
@@ -129,8 +128,24 @@ fn tokenize(raw: &str, syntax: &Syntax) -> Result<Vec<Part>, TemplateError> {
     Ok(parts)
 }
 
+/// The first occurrence of a short `needle` (`str::find` with a string pattern sets up a
+/// general substring searcher, which costs more than these few-byte needles need).
+fn find(haystack: &str, needle: &str) -> Option<usize> {
+    let (hay, needle) = (haystack.as_bytes(), needle.as_bytes());
+    let first = *needle.first()?;
+    let mut from = 0;
+    while let Some(offset) = hay.get(from..)?.iter().position(|&b| b == first) {
+        let at = from + offset;
+        if hay[at..].starts_with(needle) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
 fn origin(raw: &str, parts: &[Part]) -> Result<Origin, TemplateError> {
-    let scheme_end = raw.find("://").ok_or(TemplateError::NotAbsolute)?;
+    let scheme_end = find(raw, "://").ok_or(TemplateError::NotAbsolute)?;
     let scheme = &raw[..scheme_end];
     if scheme.contains(['/', '?', '#']) {
         // "://" only appears later (in a path or query): a relative URL.
@@ -172,4 +187,32 @@ fn origin(raw: &str, parts: &[Part]) -> Result<Origin, TemplateError> {
         host_end: authority_start + host_start + host_len,
         authority_end,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find;
+
+    /// `find` agrees with `str::find` on every string of up to six characters over the
+    /// characters that matter (needle characters, overlaps and near-misses included).
+    #[test]
+    fn find_agrees_with_str_find() {
+        let alphabet = ['{', '}', ':', '/', 'a'];
+        let mut haystacks = vec![String::new()];
+        for _ in 0..6 {
+            let longer: Vec<String> = haystacks
+                .iter()
+                .filter(|h| h.len() == haystacks.last().map_or(0, String::len))
+                .flat_map(|h| alphabet.iter().map(move |c| format!("{h}{c}")))
+                .collect();
+            haystacks.extend(longer);
+        }
+        assert_eq!(haystacks.len(), 1 + 5 + 25 + 125 + 625 + 3125 + 15625);
+        for hay in &haystacks {
+            for needle in ["}}", "}", "://", "{"] {
+                assert_eq!(find(hay, needle), hay.find(needle), "{needle:?} in {hay:?}");
+            }
+        }
+        assert_eq!(find("abc", ""), None);
+    }
 }

@@ -102,11 +102,13 @@ impl Core {
         let text = match order {
             Some(body) => {
                 body.validate()?;
-                serde_json::to_string(&body)
+                json_text(&body)?
             }
-            None => serde_json::to_string(&OrderBody::of_session(&self.session)),
-        }
-        .map_err(|_| ValidationError::new("order", ValidationProblem::NotEncodable))?;
+            None => match self.order_body.0.take() {
+                Some(text) => text,
+                None => json_text(&OrderBody::of_session(&self.session))?,
+            },
+        };
         self.place = Some(PlaceAttempt {
             body: text,
             amount,
@@ -227,4 +229,11 @@ impl Core {
         self.intents.seq += 1;
         self.intents.seq
     }
+}
+
+/// A place-order body as JSON text.
+fn json_text<T: serde::Serialize>(body: &T) -> Result<String, ValidationError> {
+    let not_encodable = || ValidationError::new("order", ValidationProblem::NotEncodable);
+    let bytes = crate::wire::json(body).map_err(|_| not_encodable())?;
+    String::from_utf8(bytes).map_err(|_| not_encodable())
 }
