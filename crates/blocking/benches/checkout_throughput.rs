@@ -13,10 +13,15 @@
 //!   with the ids of the current checkout (KP session, HPP session, authorization token, order)
 //!   put back in and a fresh idempotency key on the capture, sent with `agent.run(req)` in
 //!   sequence; it parses only the ids it needs with serde_json, and advances the emulator's
-//!   clock by the same 2 s before its read.
+//!   clock by the same 2 s before its read. It encodes no JSON at all: the strictest baseline.
+//! - `hand_serde`: the same loop, but building its four request bodies itself with serde_json
+//!   from the merchant's data (the cart built per checkout, as the driver's merchant code does;
+//!   the merchant URLs held once), as a merchant writing directly against Klarna's API would:
+//!   the baseline for what the library replaces. Its bodies are byte-identical to the driver's.
 //!
 //! The emulator is reset (untimed) before every batch, so both sides see a small store.
-//! First, interleaved rounds (hand, driver, driver, hand, ...) print the medians and the ratio;
+//! First, interleaved rounds (each round runs every side, in a rotating order) print the medians
+//! and the ratios;
 //! then criterion measures each side on its own, and both sides once more without any I/O
 //! (`checkout_no_io`: every request answered from memory with the recorded response, the
 //! consumer step skipped), which isolates what the core and the adapter cost per checkout.
@@ -26,8 +31,8 @@
 //!
 //! Environment: `BENCH_ROUNDS` (default 30) and `BENCH_BATCH` (checkouts per side per round,
 //! default 100) for the interleaved part; `BENCH_CRITERION=0` skips the criterion part;
-//! `BENCH_ONLY=hand`, `BENCH_ONLY=driver` or `BENCH_ONLY=canned` (the driver without I/O) runs
-//! one batch of one side and nothing else (for profiling).
+//! `BENCH_ONLY=hand`, `BENCH_ONLY=hand_serde`, `BENCH_ONLY=driver` or `BENCH_ONLY=canned` (the
+//! driver without I/O) runs one batch of one side and nothing else (for profiling).
 
 use std::cell::{Cell, RefCell};
 use std::hint::black_box;
@@ -39,12 +44,12 @@ use klarna_hpp_blocking::{Clock, Driver, Transport, TransportError, UreqTranspor
 use klarna_hpp_core::checkout::{Checkout, CheckoutConfig, Event, Seed};
 use klarna_hpp_core::hpp::{MerchantUrls, Options, PlaceOrderMode};
 use klarna_hpp_core::http::{HeaderMap, Method, Request, Response, StatusCode};
-use klarna_hpp_core::kp::SessionCreate;
+use klarna_hpp_core::kp::{CreateOrderRequest, SessionCreate};
 use klarna_hpp_core::model::{OrderLine, OrderLineType};
 use klarna_hpp_core::template::UrlKind;
 use klarna_hpp_core::{Api, BaseUrl, Credentials, Timestamp};
 use klarna_hpp_sim::{Sim, SimConfig, SimHandle};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The first HPP poll interval of the default `PollPolicy`: what the driver's clock advances
 /// before its read; the hand-written loop advances the emulator by the same.
@@ -92,29 +97,26 @@ fn session() -> SessionCreate {
     s
 }
 
+/// The shop's return URLs (templates), as both merchant sides hold them: configuration.
+const SUCCESS_URL: &str =
+    "http://127.0.0.1:9/shop/success?sid={{session_id}}&token={{authorization_token}}";
+const CANCEL_URL: &str = "http://127.0.0.1:9/shop/cancel?sid={{session_id}}";
+const FAILURE_URL: &str = "http://127.0.0.1:9/shop/failure?sid={{session_id}}";
+const ERROR_URL: &str = "http://127.0.0.1:9/shop/error?sid={{session_id}}";
+
 fn config(checkout_id: &str) -> CheckoutConfig {
-    let shop = "http://127.0.0.1:9/shop";
-    let urls = MerchantUrls::default()
-        .with(
-            UrlKind::Success,
-            format!("{shop}/success?sid={{{{session_id}}}}&token={{{{authorization_token}}}}"),
-        )
-        .with(
-            UrlKind::Cancel,
-            format!("{shop}/cancel?sid={{{{session_id}}}}"),
-        )
-        .with(
-            UrlKind::Failure,
-            format!("{shop}/failure?sid={{{{session_id}}}}"),
-        )
-        .with(
-            UrlKind::Error,
-            format!("{shop}/error?sid={{{{session_id}}}}"),
-        );
-    // A merchant derives its seed's key once, at startup, and clones it into every checkout.
+    // A merchant derives its seed's key and builds its URL settings once, at startup, and
+    // clones them into every checkout.
     static SEED: LazyLock<Seed> = LazyLock::new(|| Seed::from("bench-seed-0123456789abcdef"));
+    static URLS: LazyLock<MerchantUrls> = LazyLock::new(|| {
+        MerchantUrls::default()
+            .with(UrlKind::Success, SUCCESS_URL)
+            .with(UrlKind::Cancel, CANCEL_URL)
+            .with(UrlKind::Failure, FAILURE_URL)
+            .with(UrlKind::Error, ERROR_URL)
+    });
     CheckoutConfig::new(checkout_id, SEED.clone(), session())
-        .merchant_urls(urls)
+        .merchant_urls(URLS.clone())
         .options(Options::default().with_place_order_mode(PlaceOrderMode::None))
 }
 
@@ -370,6 +372,76 @@ struct OrderId {
     order_id: String,
 }
 
+/// The HPP session request, as a hand-written client would declare it.
+#[derive(Serialize)]
+struct HppSessionBody<'a> {
+    payment_session_url: String,
+    merchant_urls: HppUrls<'a>,
+    options: HppOptions,
+}
+
+#[derive(Serialize)]
+struct HppUrls<'a> {
+    success: &'a str,
+    cancel: &'a str,
+    failure: &'a str,
+    error: &'a str,
+}
+
+#[derive(Serialize)]
+struct HppOptions {
+    place_order_mode: &'static str,
+}
+
+#[derive(Serialize)]
+struct CaptureBody {
+    captured_amount: i64,
+}
+
+/// `hand_serde`'s HPP session request body.
+fn hpp_body(base_url: &str, kp_session: &str) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(&HppSessionBody {
+        payment_session_url: format!("{base_url}/payments/v1/sessions/{kp_session}"),
+        merchant_urls: HppUrls {
+            success: SUCCESS_URL,
+            cancel: CANCEL_URL,
+            failure: FAILURE_URL,
+            error: ERROR_URL,
+        },
+        options: HppOptions {
+            place_order_mode: "NONE",
+        },
+    })
+}
+
+/// Checks that `hand_serde` builds exactly the bodies the driver sent in `log`.
+fn check_serde_bodies(log: &[Exchange], base_url: &str) {
+    let cart = session();
+    let json = |v: serde_json::Result<Vec<u8>>| v.expect("serializable");
+    let kp_session = field(&log[0].response, "session_id");
+    let bodies = [
+        (0, json(serde_json::to_vec(&cart))),
+        (1, json(hpp_body(base_url, &kp_session))),
+        (
+            3,
+            json(serde_json::to_vec(&CreateOrderRequest::from_session(&cart))),
+        ),
+        (
+            5,
+            json(serde_json::to_vec(&CaptureBody {
+                captured_amount: cart.order_amount,
+            })),
+        ),
+    ];
+    for (i, body) in bodies {
+        assert_eq!(
+            String::from_utf8_lossy(&body),
+            String::from_utf8_lossy(&log[i].body),
+            "hand_serde's body of request {i}"
+        );
+    }
+}
+
 fn field(body: &[u8], name: &str) -> String {
     serde_json::from_slice::<serde_json::Value>(body)
         .ok()
@@ -439,18 +511,27 @@ struct Hand<'a> {
     steps: Steps,
     sim: Option<&'a SimHandle>,
     keys: Cell<u64>,
+    /// Builds the request bodies with serde (`hand_serde`) instead of replaying them.
+    serde: Option<SerdeBodies>,
+}
+
+/// What `hand_serde` builds its bodies from besides the cart: the API's base URL.
+struct SerdeBodies {
+    base_url: String,
 }
 
 impl Hand<'_> {
-    fn send(&self, step: &Step, ids: &Ids) -> Result<Vec<u8>, String> {
+    /// Sends `step` with `body`, or with its recorded body (ids put back in) when `None`.
+    fn send(&self, step: &Step, ids: &Ids, body: Option<Vec<u8>>) -> Result<Vec<u8>, String> {
+        let body = body.unwrap_or_else(|| {
+            step.body
+                .as_ref()
+                .map_or_else(Vec::new, |b| b.render(ids).into_bytes())
+        });
         let mut request = Request::builder()
             .method(step.method.clone())
             .uri(step.uri.render(ids))
-            .body(
-                step.body
-                    .as_ref()
-                    .map_or_else(Vec::new, |b| b.render(ids).into_bytes()),
-            )
+            .body(body)
             .map_err(|e| e.to_string())?;
         *request.headers_mut() = step.headers.clone();
         if step.keyed {
@@ -486,37 +567,84 @@ impl Hand<'_> {
         let s = &self.steps;
         let json = |e: serde_json::Error| e.to_string();
         let mut ids = Ids::default();
+        // hand_serde: the merchant's cart, built per checkout (as for the driver).
+        let cart = self.serde.as_ref().map(|_| session());
+        let kp_body = match &cart {
+            Some(cart) => Some(serde_json::to_vec(cart).map_err(json)?),
+            None => None,
+        };
         let kp: SessionId =
-            serde_json::from_slice(&self.send(&s.kp_create, &ids)?).map_err(json)?;
+            serde_json::from_slice(&self.send(&s.kp_create, &ids, kp_body)?).map_err(json)?;
         ids.kp = kp.session_id;
+        let hpp_body = match &self.serde {
+            Some(serde) => Some(hpp_body(&serde.base_url, &ids.kp).map_err(json)?),
+            None => None,
+        };
         let hpp: SessionId =
-            serde_json::from_slice(&self.send(&s.hpp_create, &ids)?).map_err(json)?;
+            serde_json::from_slice(&self.send(&s.hpp_create, &ids, hpp_body)?).map_err(json)?;
         ids.hpp = hpp.session_id;
         if let Some(sim) = self.sim {
             sim.consumer(&ids.hpp).pay().map_err(|e| e.to_string())?;
             sim.advance(POLL);
         }
-        let read: HppRead = serde_json::from_slice(&self.send(&s.hpp_read, &ids)?).map_err(json)?;
+        let read: HppRead =
+            serde_json::from_slice(&self.send(&s.hpp_read, &ids, None)?).map_err(json)?;
         if read.status != "COMPLETED" {
             return Err(format!("HPP status {}", read.status));
         }
         ids.token = read.authorization_token.ok_or("no authorization token")?;
+        let order_body = match &cart {
+            Some(cart) => {
+                Some(serde_json::to_vec(&CreateOrderRequest::from_session(cart)).map_err(json)?)
+            }
+            None => None,
+        };
         let order: OrderId =
-            serde_json::from_slice(&self.send(&s.place_order, &ids)?).map_err(json)?;
+            serde_json::from_slice(&self.send(&s.place_order, &ids, order_body)?).map_err(json)?;
         ids.order = order.order_id;
-        self.send(&s.om_read, &ids)?;
-        self.send(&s.capture, &ids)?;
+        self.send(&s.om_read, &ids, None)?;
+        let capture_body = match &cart {
+            Some(cart) => Some(
+                serde_json::to_vec(&CaptureBody {
+                    captured_amount: cart.order_amount,
+                })
+                .map_err(json)?,
+            ),
+            None => None,
+        };
+        self.send(&s.capture, &ids, capture_body)?;
         Ok(())
     }
 }
 
 // ----- the bench -----
 
+/// The three sides measured.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Side {
+    Hand,
+    HandSerde,
+    Driver,
+}
+
+impl Side {
+    const ALL: [Side; 3] = [Side::Hand, Side::HandSerde, Side::Driver];
+
+    fn name(self) -> &'static str {
+        match self {
+            Side::Hand => "hand",
+            Side::HandSerde => "hand_serde",
+            Side::Driver => "driver",
+        }
+    }
+}
+
 struct Bench<'a> {
     sim: &'a SimHandle,
     api: Api,
     driver: Driver<UreqTransport, SimClock<'a>>,
     hand: Hand<'a>,
+    hand_serde: Hand<'a>,
     /// The same two sides without I/O: answered with the recorded responses.
     canned_driver: Driver<Canned, JumpClock>,
     canned_hand: Hand<'a>,
@@ -552,18 +680,22 @@ impl<'a> Bench<'a> {
                 e.response.len()
             );
         }
-        let hand = |sim, agent| Hand {
+        let base_url = sim.base_url().trim_end_matches('/').to_owned();
+        check_serde_bodies(&log, &base_url);
+        let hand = |sim, agent, serde| Hand {
             agent,
             canned: Canned::new(&log),
             steps: Steps::from_recording(&log),
             sim,
             keys: Cell::new(0),
+            serde,
         };
         Self {
             sim,
             api: api.clone(),
             driver: Driver::new(UreqTransport::default(), SimClock(sim)),
-            hand: hand(Some(sim), Some(agent())),
+            hand: hand(Some(sim), Some(agent()), None),
+            hand_serde: hand(Some(sim), Some(agent()), Some(SerdeBodies { base_url })),
             canned_driver: Driver::new(
                 Canned::new(&log),
                 JumpClock {
@@ -571,7 +703,7 @@ impl<'a> Bench<'a> {
                     now: Cell::new(started),
                 },
             ),
-            canned_hand: hand(None, None),
+            canned_hand: hand(None, None, None),
             checkouts: Cell::new(0),
         }
     }
@@ -587,8 +719,8 @@ impl<'a> Bench<'a> {
         driver_checkout(&self.driver, &self.api, Some(self.sim), &id).expect("driver checkout");
     }
 
-    fn hand_once(&self) {
-        self.hand.checkout().expect("hand-written checkout");
+    fn hand_once(&self, hand: &Hand<'_>) {
+        hand.checkout().expect("hand-written checkout");
     }
 
     /// A driver checkout answered from memory (the clock starts where the recording did).
@@ -600,22 +732,20 @@ impl<'a> Bench<'a> {
     }
 
     fn canned_hand_once(&self) {
-        self.canned_hand
-            .checkout()
-            .expect("canned hand-written checkout");
+        self.hand_once(&self.canned_hand);
     }
 
     /// Runs `n` checkouts of one side on a freshly reset emulator: the elapsed time and the
     /// CPU time of this (the client's) thread.
-    fn batch(&self, driver: bool, n: u64) -> (Duration, Option<Duration>) {
+    fn batch(&self, side: Side, n: u64) -> (Duration, Option<Duration>) {
         self.sim.reset();
         let cpu = thread_cpu();
         let start = Instant::now();
         for _ in 0..n {
-            if driver {
-                self.driver_once();
-            } else {
-                self.hand_once();
+            match side {
+                Side::Driver => self.driver_once(),
+                Side::Hand => self.hand_once(&self.hand),
+                Side::HandSerde => self.hand_once(&self.hand_serde),
             }
         }
         let wall = start.elapsed();
@@ -656,65 +786,75 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 #[allow(clippy::cast_precision_loss)]
 fn interleaved(bench: &Bench<'_>, rounds: u64, batch: u64) {
-    // Warm both up (connections, allocator, caches).
-    bench.batch(false, batch / 4 + 1);
-    bench.batch(true, batch / 4 + 1);
-    let per = |d: Duration| d.as_secs_f64() * 1e6 / batch as f64;
-    let (mut hand, mut driver, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut hand_cpu, mut driver_cpu, mut cpu_ratios) = (Vec::new(), Vec::new(), Vec::new());
-    eprintln!("interleaved: {rounds} round(s) of {batch} checkouts per side");
-    eprintln!("round: hand us/checkout, driver us/checkout (wall); client-thread CPU us/checkout");
-    for round in 0..rounds {
-        // Alternate which side goes first.
-        let (h, d) = if round % 2 == 0 {
-            let h = bench.batch(false, batch);
-            (h, bench.batch(true, batch))
-        } else {
-            let d = bench.batch(true, batch);
-            (bench.batch(false, batch), d)
-        };
-        let (hw, dw) = (per(h.0), per(d.0));
-        hand.push(hw);
-        driver.push(dw);
-        ratios.push(hw / dw);
-        let cpu = h.1.zip(d.1).map(|(hc, dc)| (per(hc), per(dc)));
-        if let Some((hc, dc)) = cpu {
-            hand_cpu.push(hc);
-            driver_cpu.push(dc);
-            cpu_ratios.push(hc / dc);
-        }
-        eprintln!(
-            "{:>3}: wall {hw:>7.1} {dw:>7.1} ({:.3}x){}",
-            round + 1,
-            hw / dw,
-            cpu.map_or(String::new(), |(hc, dc)| format!(
-                "; cpu {hc:>6.1} {dc:>6.1} ({:.3}x)",
-                hc / dc
-            ))
-        );
+    // Warm every side up (connections, allocator, caches).
+    for side in Side::ALL {
+        bench.batch(side, batch / 4 + 1);
     }
-    let (h, d) = (median(hand), median(driver));
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / batch as f64;
+    // Per side: wall and client-thread CPU microseconds per checkout, one entry per round.
+    let mut wall: [Vec<f64>; 3] = Default::default();
+    let mut cpu: [Vec<f64>; 3] = Default::default();
+    eprintln!("interleaved: {rounds} round(s) of {batch} checkouts per side");
+    eprintln!("round: us/checkout (wall) hand, hand_serde, driver; client-thread CPU us/checkout");
+    for round in 0..rounds {
+        // Rotate which side goes first.
+        let mut line = format!("{:>3}:", round + 1);
+        let mut this = [(0.0, None); 3];
+        for k in 0..3 {
+            let i = (k + round as usize) % 3;
+            let (w, c) = bench.batch(Side::ALL[i], batch);
+            this[i] = (per(w), c.map(per));
+        }
+        for (i, (w, c)) in this.iter().enumerate() {
+            wall[i].push(*w);
+            if let Some(c) = c {
+                cpu[i].push(*c);
+            }
+            line.push_str(&format!(" {w:>7.1}"));
+        }
+        line.push_str(" ; cpu");
+        for (_, c) in &this {
+            line.push_str(&format!(" {:>6.1}", c.unwrap_or(f64::NAN)));
+        }
+        eprintln!("{line}");
+    }
+    // Ratio of throughputs = inverse ratio of times, per round, then the median.
+    let ratio = |v: &[Vec<f64>; 3], base: usize| {
+        median(v[base].iter().zip(&v[2]).map(|(b, d)| b / d).collect())
+    };
     println!();
     println!(
         "Blocking checkouts, {rounds} interleaved rounds x {batch} checkouts per side (medians; \
-         ratio = driver throughput / hand-written throughput, per round, then the median)"
+         ratio = driver throughput / baseline throughput, per round, then the median)"
     );
     println!();
-    println!("| | hand-written ureq loop | Driver + UreqTransport | ratio (goal >= 0.95x) |");
-    println!("|---|---:|---:|---:|");
     println!(
-        "| checkouts/s (wall) | {:.0} | {:.0} | {:.3}x |",
-        1e6 / h,
-        1e6 / d,
-        median(ratios)
+        "| | hand-written loop, replayed bodies | hand-written loop, serde bodies | \
+         Driver + UreqTransport | driver / replayed (goal >= 0.95x) | driver / serde |"
     );
-    println!("| us per checkout (wall) | {h:.1} | {d:.1} | |");
-    if !cpu_ratios.is_empty() {
+    println!("|---|---:|---:|---:|---:|---:|");
+    let m: Vec<f64> = wall.iter().map(|v| median(v.clone())).collect();
+    println!(
+        "| checkouts/s (wall) | {:.0} | {:.0} | {:.0} | {:.3}x | {:.3}x |",
+        1e6 / m[0],
+        1e6 / m[1],
+        1e6 / m[2],
+        ratio(&wall, 0),
+        ratio(&wall, 1)
+    );
+    println!(
+        "| us per checkout (wall) | {:.1} | {:.1} | {:.1} | | |",
+        m[0], m[1], m[2]
+    );
+    if cpu.iter().all(|v| v.len() == wall[0].len()) {
+        let c: Vec<f64> = cpu.iter().map(|v| median(v.clone())).collect();
         println!(
-            "| client-thread CPU us per checkout | {:.1} | {:.1} | {:.3}x |",
-            median(hand_cpu),
-            median(driver_cpu),
-            median(cpu_ratios)
+            "| client-thread CPU us per checkout | {:.1} | {:.1} | {:.1} | {:.3}x | {:.3}x |",
+            c[0],
+            c[1],
+            c[2],
+            ratio(&cpu, 0),
+            ratio(&cpu, 1)
         );
     }
     println!();
@@ -742,9 +882,13 @@ fn main() {
             println!("canned driver: {batch} checkouts in {:?}", start.elapsed());
             return;
         }
-        Ok(side @ ("hand" | "driver")) => {
-            let (wall, cpu) = bench.batch(side == "driver", batch);
-            println!("{side}: {batch} checkouts in {wall:?} (client-thread CPU {cpu:?})");
+        Ok(name) if Side::ALL.iter().any(|s| s.name() == name) => {
+            let side = Side::ALL
+                .into_iter()
+                .find(|s| s.name() == name)
+                .unwrap_or(Side::Driver);
+            let (wall, cpu) = bench.batch(side, batch);
+            println!("{name}: {batch} checkouts in {wall:?} (client-thread CPU {cpu:?})");
             return;
         }
         _ => interleaved(&bench, rounds, batch),
@@ -759,10 +903,13 @@ fn main() {
         let mut group = c.benchmark_group("checkout_throughput");
         group.throughput(Throughput::Elements(1));
         group.bench_function("hand_written_ureq", |b| {
-            b.iter_custom(|iters| bench.batch(false, iters).0);
+            b.iter_custom(|iters| bench.batch(Side::Hand, iters).0);
+        });
+        group.bench_function("hand_written_serde_ureq", |b| {
+            b.iter_custom(|iters| bench.batch(Side::HandSerde, iters).0);
         });
         group.bench_function("driver_ureq", |b| {
-            b.iter_custom(|iters| bench.batch(true, iters).0);
+            b.iter_custom(|iters| bench.batch(Side::Driver, iters).0);
         });
         group.finish();
         let mut group = c.benchmark_group("checkout_no_io");

@@ -32,10 +32,17 @@ impl Path {
         if value.is_empty() {
             return Err(ValidationError::new(field, ValidationProblem::Empty));
         }
+        let unreserved =
+            |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~');
         self.0.reserve(value.len() + 1);
         self.0.push('/');
+        // Klarna's ids (UUIDs, tokens) need no encoding: copied at once.
+        if value.bytes().all(unreserved) {
+            self.0.push_str(value);
+            return Ok(self);
+        }
         for b in value.bytes() {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            if unreserved(b) {
                 self.0.push(char::from(b));
             } else {
                 self.0.push('%');

@@ -395,7 +395,8 @@ impl UrlTemplate {
             }
         }
         // Extra pairs can only be appended to a query that ends the URL.
-        let extra_query_ok = template.contains('?') && !template.contains('#');
+        let bytes = template.as_bytes();
+        let extra_query_ok = bytes.contains(&b'?') && !bytes.contains(&b'#');
         Ok(Self {
             raw: template.to_owned(),
             parts: parsed.parts,

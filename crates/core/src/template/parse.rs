@@ -81,7 +81,7 @@ fn tokenize(raw: &str, syntax: &Syntax) -> Result<Vec<Part>, TemplateError> {
             let close =
                 find(&raw[name_start..], syntax.close).ok_or(TemplateError::Unclosed { at: i })?;
             let name = &raw[name_start..name_start + close];
-            if name.contains(['{', '}']) {
+            if name.bytes().any(|b| b == b'{' || b == b'}') {
                 return Err(TemplateError::NestedBraces { at: i });
             }
             if name.is_empty() {
@@ -147,13 +147,15 @@ fn find(haystack: &str, needle: &str) -> Option<usize> {
 fn origin(raw: &str, parts: &[Part]) -> Result<Origin, TemplateError> {
     let scheme_end = find(raw, "://").ok_or(TemplateError::NotAbsolute)?;
     let scheme = &raw[..scheme_end];
-    if scheme.contains(['/', '?', '#']) {
+    let ends_authority = |b: &u8| matches!(b, b'/' | b'?' | b'#');
+    if scheme.as_bytes().iter().any(ends_authority) {
         // "://" only appears later (in a path or query): a relative URL.
         return Err(TemplateError::NotAbsolute);
     }
     let authority_start = scheme_end + 3;
-    let authority_end = raw[authority_start..]
-        .find(['/', '?', '#'])
+    let authority_end = raw.as_bytes()[authority_start..]
+        .iter()
+        .position(ends_authority)
         .map_or(raw.len(), |e| authority_start + e);
     let first_placeholder = parts.iter().find_map(|p| match p {
         Part::Placeholder { at, .. } => Some(*at),
@@ -166,12 +168,22 @@ fn origin(raw: &str, parts: &[Part]) -> Result<Origin, TemplateError> {
         return Err(TemplateError::NotAbsolute);
     }
     let authority = &raw[authority_start..authority_end];
-    let host_start = authority.rfind('@').map_or(0, |at| at + 1);
+    let host_start = authority
+        .bytes()
+        .rposition(|b| b == b'@')
+        .map_or(0, |at| at + 1);
     let host_and_port = &authority[host_start..];
     let host_len = if host_and_port.starts_with('[') {
-        host_and_port.find(']').ok_or(TemplateError::NotAbsolute)? + 1
+        host_and_port
+            .bytes()
+            .position(|b| b == b']')
+            .ok_or(TemplateError::NotAbsolute)?
+            + 1
     } else {
-        host_and_port.find(':').unwrap_or(host_and_port.len())
+        host_and_port
+            .bytes()
+            .position(|b| b == b':')
+            .unwrap_or(host_and_port.len())
     };
     let port = &host_and_port[host_len..];
     let port_ok = port.is_empty()
