@@ -735,11 +735,12 @@ impl<'a> Bench<'a> {
         self.hand_once(&self.canned_hand);
     }
 
-    /// Runs `n` checkouts of one side on a freshly reset emulator: the elapsed time and the
-    /// CPU time of this (the client's) thread.
-    fn batch(&self, side: Side, n: u64) -> (Duration, Option<Duration>) {
+    /// Runs `n` checkouts of one side on a freshly reset emulator: the elapsed time, the CPU
+    /// time of this (the client's) thread and of the whole process (client and emulator).
+    fn batch(&self, side: Side, n: u64) -> Sample {
         self.sim.reset();
         let cpu = thread_cpu();
+        let process = process_cpu();
         let start = Instant::now();
         for _ in 0..n {
             match side {
@@ -749,11 +750,36 @@ impl<'a> Bench<'a> {
             }
         }
         let wall = start.elapsed();
-        let cpu = thread_cpu()
-            .zip(cpu)
-            .map(|(after, before)| after.saturating_sub(before));
-        (wall, cpu)
+        let since = |after: Option<Duration>, before: Option<Duration>| {
+            after.zip(before).map(|(a, b)| a.saturating_sub(b))
+        };
+        Sample {
+            wall,
+            client_cpu: since(thread_cpu(), cpu),
+            process_cpu: since(process_cpu(), process),
+        }
     }
+}
+
+/// One batch's costs.
+struct Sample {
+    wall: Duration,
+    client_cpu: Option<Duration>,
+    process_cpu: Option<Duration>,
+}
+
+/// CPU time of every thread of this process so far (the client's and the emulator's), from
+/// each `/proc/self/task/*/schedstat` (nanoseconds; Linux only). Unlike wall time, it does not
+/// count waiting for the other core, and unlike instruction counts it includes the kernel's
+/// loopback work.
+fn process_cpu() -> Option<Duration> {
+    let mut ns = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let path = task.ok()?.path().join("schedstat");
+        let text = std::fs::read_to_string(path).ok()?;
+        ns += text.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(ns))
 }
 
 /// CPU time (user + system) of the calling thread so far, from `/proc/thread-self/schedstat`
@@ -791,41 +817,42 @@ fn interleaved(bench: &Bench<'_>, rounds: u64, batch: u64) {
         bench.batch(side, batch / 4 + 1);
     }
     let per = |d: Duration| d.as_secs_f64() * 1e6 / batch as f64;
-    // Per side: wall and client-thread CPU microseconds per checkout, one entry per round.
-    let mut wall: [Vec<f64>; 3] = Default::default();
-    let mut cpu: [Vec<f64>; 3] = Default::default();
+    // [metric][side]: microseconds per checkout, one entry per round. Metrics: wall time,
+    // client-thread CPU, whole-process CPU.
+    let mut us: [[Vec<f64>; 3]; 3] = Default::default();
     eprintln!("interleaved: {rounds} round(s) of {batch} checkouts per side");
-    eprintln!("round: us/checkout (wall) hand, hand_serde, driver; client-thread CPU us/checkout");
+    eprintln!("round: us/checkout hand, hand_serde, driver: wall; client-thread CPU; process CPU");
     for round in 0..rounds {
         // Rotate which side goes first.
-        let mut line = format!("{:>3}:", round + 1);
-        let mut this = [(0.0, None); 3];
+        let mut this: [[f64; 3]; 3] = [[f64::NAN; 3]; 3];
         for k in 0..3 {
             let i = (k + round as usize) % 3;
-            let (w, c) = bench.batch(Side::ALL[i], batch);
-            this[i] = (per(w), c.map(per));
+            let sample = bench.batch(Side::ALL[i], batch);
+            this[0][i] = per(sample.wall);
+            this[1][i] = sample.client_cpu.map_or(f64::NAN, per);
+            this[2][i] = sample.process_cpu.map_or(f64::NAN, per);
         }
-        for (i, (w, c)) in this.iter().enumerate() {
-            wall[i].push(*w);
-            if let Some(c) = c {
-                cpu[i].push(*c);
+        let mut line = format!("{:>3}:", round + 1);
+        for (metric, values) in this.iter().enumerate() {
+            if metric > 0 {
+                line.push_str(" ;");
             }
-            line.push_str(&format!(" {w:>7.1}"));
-        }
-        line.push_str(" ; cpu");
-        for (_, c) in &this {
-            line.push_str(&format!(" {:>6.1}", c.unwrap_or(f64::NAN)));
+            for (side, v) in values.iter().enumerate() {
+                line.push_str(&format!(" {v:>7.1}"));
+                us[metric][side].push(*v);
+            }
         }
         eprintln!("{line}");
     }
-    // Ratio of throughputs = inverse ratio of times, per round, then the median.
+    // Ratio of throughputs = inverse ratio of costs, per round, then the median.
     let ratio = |v: &[Vec<f64>; 3], base: usize| {
         median(v[base].iter().zip(&v[2]).map(|(b, d)| b / d).collect())
     };
     println!();
     println!(
         "Blocking checkouts, {rounds} interleaved rounds x {batch} checkouts per side (medians; \
-         ratio = driver throughput / baseline throughput, per round, then the median)"
+         ratio = baseline cost / driver cost = driver throughput / baseline throughput, per \
+         round, then the median)"
     );
     println!();
     println!(
@@ -833,29 +860,33 @@ fn interleaved(bench: &Bench<'_>, rounds: u64, batch: u64) {
          Driver + UreqTransport | driver / replayed (goal >= 0.95x) | driver / serde |"
     );
     println!("|---|---:|---:|---:|---:|---:|");
-    let m: Vec<f64> = wall.iter().map(|v| median(v.clone())).collect();
-    println!(
-        "| checkouts/s (wall) | {:.0} | {:.0} | {:.0} | {:.3}x | {:.3}x |",
-        1e6 / m[0],
-        1e6 / m[1],
-        1e6 / m[2],
-        ratio(&wall, 0),
-        ratio(&wall, 1)
-    );
-    println!(
-        "| us per checkout (wall) | {:.1} | {:.1} | {:.1} | | |",
-        m[0], m[1], m[2]
-    );
-    if cpu.iter().all(|v| v.len() == wall[0].len()) {
-        let c: Vec<f64> = cpu.iter().map(|v| median(v.clone())).collect();
+    let names = [
+        "us per checkout (wall)",
+        "client-thread CPU us per checkout",
+        "process CPU us per checkout",
+    ];
+    for (metric, name) in names.iter().enumerate() {
+        let v = &us[metric];
+        if v.iter().flatten().any(|x| x.is_nan()) {
+            continue;
+        }
+        let m: Vec<f64> = v.iter().map(|side| median(side.clone())).collect();
         println!(
-            "| client-thread CPU us per checkout | {:.1} | {:.1} | {:.1} | {:.3}x | {:.3}x |",
-            c[0],
-            c[1],
-            c[2],
-            ratio(&cpu, 0),
-            ratio(&cpu, 1)
+            "| {name} | {:.1} | {:.1} | {:.1} | {:.3}x | {:.3}x |",
+            m[0],
+            m[1],
+            m[2],
+            ratio(v, 0),
+            ratio(v, 1)
         );
+        if metric == 0 {
+            println!(
+                "| checkouts/s (wall) | {:.0} | {:.0} | {:.0} | | |",
+                1e6 / m[0],
+                1e6 / m[1],
+                1e6 / m[2]
+            );
+        }
     }
     println!();
 }
@@ -887,8 +918,11 @@ fn main() {
                 .into_iter()
                 .find(|s| s.name() == name)
                 .unwrap_or(Side::Driver);
-            let (wall, cpu) = bench.batch(side, batch);
-            println!("{name}: {batch} checkouts in {wall:?} (client-thread CPU {cpu:?})");
+            let sample = bench.batch(side, batch);
+            println!(
+                "{name}: {batch} checkouts in {:?} (client-thread CPU {:?}, process CPU {:?})",
+                sample.wall, sample.client_cpu, sample.process_cpu
+            );
             return;
         }
         _ => interleaved(&bench, rounds, batch),
@@ -903,13 +937,13 @@ fn main() {
         let mut group = c.benchmark_group("checkout_throughput");
         group.throughput(Throughput::Elements(1));
         group.bench_function("hand_written_ureq", |b| {
-            b.iter_custom(|iters| bench.batch(Side::Hand, iters).0);
+            b.iter_custom(|iters| bench.batch(Side::Hand, iters).wall);
         });
         group.bench_function("hand_written_serde_ureq", |b| {
-            b.iter_custom(|iters| bench.batch(Side::HandSerde, iters).0);
+            b.iter_custom(|iters| bench.batch(Side::HandSerde, iters).wall);
         });
         group.bench_function("driver_ureq", |b| {
-            b.iter_custom(|iters| bench.batch(Side::Driver, iters).0);
+            b.iter_custom(|iters| bench.batch(Side::Driver, iters).wall);
         });
         group.finish();
         let mut group = c.benchmark_group("checkout_no_io");

@@ -10,6 +10,9 @@ use crate::{Transport, TransportError};
 /// Largest response body read (Klarna's bodies are small; an order with 1000 lines is < 1 MiB).
 const MAX_BODY: u64 = 10 * 1024 * 1024;
 
+/// At most this much of a response buffer is reserved on the strength of its Content-Length.
+const PREALLOCATE_AT_MOST: u64 = 64 * 1024;
+
 /// A [`Transport`] over a ureq agent. Any HTTP status is returned as a response.
 #[derive(Debug, Clone)]
 pub struct UreqTransport {
@@ -47,9 +50,13 @@ impl Transport for UreqTransport {
     fn send(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, TransportError> {
         let response = self.agent.run(request).map_err(classify)?;
         let (parts, body) = response.into_parts();
-        let mut bytes = Vec::new();
-        body.into_reader()
-            .take(MAX_BODY)
+        // Sized from Content-Length when given (bounded, since the header is the peer's word),
+        // so the body is read without growing the buffer.
+        let expected = body.content_length().unwrap_or(0).min(PREALLOCATE_AT_MOST);
+        let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+        body.into_with_config()
+            .limit(MAX_BODY)
+            .reader()
             .read_to_end(&mut bytes)
             .map_err(|e| {
                 TransportError::outcome_unknown(format!("reading the response body: {e}"))

@@ -809,18 +809,22 @@ impl Core {
         validate_inputs(&self.session, &self.urls, &self.options)
     }
 
-    /// The HPP session request body for a KP session id.
-    fn hpp_body(&self, api: &Api) -> Result<hpp::SessionCreationRequest, Error> {
+    /// The HPP session request, hosting the KP session, with the checkout's URLs and options.
+    fn hpp_request(&self, api: &Api) -> Result<http::Request<Vec<u8>>, Error> {
         let kp_id = self
             .kp
             .as_ref()
             .map(|k| k.session_id.as_str())
             .unwrap_or_default();
         let path = wire::Path::new("/payments/v1/sessions").id("session_id", kp_id)?;
-        let mut body = hpp::SessionCreationRequest::new(api.base_url().url(&path));
-        body.merchant_urls = Some(self.urls.clone());
-        body.options = Some(self.options.clone());
-        Ok(body)
+        let payment_session_url = api.base_url().url(&path);
+        let body = hpp::SessionCreationBody {
+            payment_session_url: &payment_session_url,
+            merchant_urls: Some(&self.urls),
+            options: Some(&self.options),
+            profile_id: None,
+        };
+        hpp::CreateSession::request_for_valid(api, &body)
     }
 
     fn build(&self, api: &Api, spec: &Spec) -> Result<http::Request<Vec<u8>>, Error> {
@@ -838,9 +842,7 @@ impl Core {
         };
         match spec {
             Spec::CreateKpSession => kp::CreateSession::request_for_valid(api, &self.session),
-            Spec::CreateHppSession => {
-                hpp::CreateSession::request_for_valid(api, &self.hpp_body(api)?)
-            }
+            Spec::CreateHppSession => self.hpp_request(api),
             Spec::ReadHppSession => hpp::ReadSession::new(hpp_id()?).to_request(api),
             Spec::Distribute(d) => hpp::Distribute::new(hpp_id()?, d.clone()).to_request(api),
             Spec::Disable => hpp::DisableSession::new(hpp_id()?).to_request(api),

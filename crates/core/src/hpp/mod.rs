@@ -39,6 +39,7 @@ pub use self::distribution::{
     DistributionContact, DistributionMethod, DistributionRequest, DistributionTemplate,
 };
 pub use self::operations::{CreateSession, DisableSession, Distribute, ReadSession};
+pub(crate) use self::request::SessionCreationBody;
 pub use self::request::{BackgroundImage, MerchantUrls, Options, SessionCreationRequest};
 pub use self::response::{
     Customer, DistributionModule, DistributionToken, ManualIdentification, Session, SessionCreated,

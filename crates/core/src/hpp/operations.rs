@@ -2,6 +2,7 @@
 
 use http::{Method, Request, Response, StatusCode};
 
+use super::request::SessionCreationBody;
 use super::{DistributionRequest, Session, SessionCreated, SessionCreationRequest};
 use crate::config::Api;
 use crate::error::Error;
@@ -43,7 +44,7 @@ impl CreateSession {
     /// once, when it starts).
     pub(crate) fn request_for_valid(
         api: &Api,
-        body: &SessionCreationRequest,
+        body: &SessionCreationBody<'_>,
     ) -> Result<Request<Vec<u8>>, Error> {
         wire::request(api, Method::POST, SESSIONS, Some(wire::json(body)?), None)
     }
@@ -56,7 +57,7 @@ impl Operation for CreateSession {
 
     fn to_request(&self, api: &Api) -> Result<Request<Vec<u8>>, Error> {
         self.body.validate()?;
-        Self::request_for_valid(api, &self.body)
+        Self::request_for_valid(api, &self.body.body())
     }
 
     fn decode_response(response: &Response<Vec<u8>>) -> Result<SessionCreated, Error> {

@@ -13,7 +13,9 @@ use crate::template::{redact_query, TemplateError, UrlKind, UrlTemplate};
 const PAGE_TITLE_MAX: usize = 255;
 
 /// Body of `POST /hpp/v1/sessions` (`SessionCreationRequestV1`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Serialized through `SessionCreationBody`, its borrowed wire form.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct SessionCreationRequest {
     /// Full API URL of the KP session, e.g. `https://api.klarna.com/payments/v1/sessions/<id>`.
@@ -29,7 +31,37 @@ pub struct SessionCreationRequest {
     pub profile_id: Option<String>,
 }
 
+/// The wire form of [`SessionCreationRequest`], borrowing its parts: the one place its JSON
+/// shape is defined. A checkout serializes its HPP session request through it without copying
+/// its merchant URLs and options.
+#[derive(Serialize)]
+pub(crate) struct SessionCreationBody<'a> {
+    pub(crate) payment_session_url: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) merchant_urls: Option<&'a MerchantUrls>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) options: Option<&'a Options>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) profile_id: Option<&'a str>,
+}
+
+impl Serialize for SessionCreationRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.body().serialize(serializer)
+    }
+}
+
 impl SessionCreationRequest {
+    /// The borrowed wire form.
+    pub(crate) fn body(&self) -> SessionCreationBody<'_> {
+        SessionCreationBody {
+            payment_session_url: &self.payment_session_url,
+            merchant_urls: self.merchant_urls.as_ref(),
+            options: self.options.as_ref(),
+            profile_id: self.profile_id.as_deref(),
+        }
+    }
+
     /// A request hosting the KP session at `payment_session_url`, without URLs or options.
     pub fn new(payment_session_url: impl Into<String>) -> Self {
         Self {
