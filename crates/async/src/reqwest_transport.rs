@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use klarna_hpp_core::http::{Request, Response};
+use klarna_hpp_core::transport::{MAX_RESPONSE_BODY, PREALLOCATE_RESPONSE_BODY};
 
 use crate::{AsyncTransport, TransportError};
 
@@ -44,14 +45,33 @@ impl AsyncTransport for ReqwestTransport {
     async fn send(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, TransportError> {
         let request = reqwest::Request::try_from(request)
             .map_err(|e| TransportError::not_sent(e.to_string()))?;
-        let response = self.client.execute(request).await.map_err(classify)?;
+        let mut response = self.client.execute(request).await.map_err(classify)?;
         let status = response.status();
         let version = response.version();
-        let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(|e| {
-            TransportError::outcome_unknown(format!("reading the response body: {e}"))
-        })?;
-        let mut out = Response::new(body.to_vec());
+        let headers = std::mem::take(response.headers_mut());
+        // Sized from Content-Length when given (bounded, since the header is the peer's word);
+        // a body over the limit is refused rather than buffered.
+        let expected = response
+            .content_length()
+            .unwrap_or(0)
+            .min(PREALLOCATE_RESPONSE_BODY);
+        let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+        let reading = |e: reqwest::Error| {
+            TransportError::outcome_unknown(format!(
+                "reading the response body: {}",
+                e.without_url()
+            ))
+        };
+        while let Some(chunk) = response.chunk().await.map_err(reading)? {
+            let total = u64::try_from(body.len() + chunk.len()).unwrap_or(u64::MAX);
+            if total > MAX_RESPONSE_BODY {
+                return Err(TransportError::outcome_unknown(format!(
+                    "reading the response body: longer than {MAX_RESPONSE_BODY} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let mut out = Response::new(body);
         *out.status_mut() = status;
         *out.version_mut() = version;
         *out.headers_mut() = headers;

@@ -4,14 +4,9 @@ use std::io::Read;
 use std::time::Duration;
 
 use klarna_hpp_core::http::{Request, Response};
+use klarna_hpp_core::transport::{MAX_RESPONSE_BODY, PREALLOCATE_RESPONSE_BODY};
 
 use crate::{Transport, TransportError};
-
-/// Largest response body read (Klarna's bodies are small; an order with 1000 lines is < 1 MiB).
-const MAX_BODY: u64 = 10 * 1024 * 1024;
-
-/// At most this much of a response buffer is reserved on the strength of its Content-Length.
-const PREALLOCATE_AT_MOST: u64 = 64 * 1024;
 
 /// A [`Transport`] over a ureq agent. Any HTTP status is returned as a response.
 #[derive(Debug, Clone)]
@@ -52,10 +47,13 @@ impl Transport for UreqTransport {
         let (parts, body) = response.into_parts();
         // Sized from Content-Length when given (bounded, since the header is the peer's word),
         // so the body is read without growing the buffer.
-        let expected = body.content_length().unwrap_or(0).min(PREALLOCATE_AT_MOST);
+        let expected = body
+            .content_length()
+            .unwrap_or(0)
+            .min(PREALLOCATE_RESPONSE_BODY);
         let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
         body.into_with_config()
-            .limit(MAX_BODY)
+            .limit(MAX_RESPONSE_BODY)
             .reader()
             .read_to_end(&mut bytes)
             .map_err(|e| {

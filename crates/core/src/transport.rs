@@ -4,6 +4,15 @@ use std::fmt;
 
 pub use crate::checkout::TransportFailure;
 
+/// The largest response body a transport reads (Klarna's bodies are small; an order with 1000
+/// lines is under 1 MiB). A longer body is a transport failure with an unknown outcome, not a
+/// truncated answer.
+pub const MAX_RESPONSE_BODY: u64 = 10 * 1024 * 1024;
+
+/// At most this much of a response buffer is reserved on the strength of its
+/// `Content-Length` (the peer's word); a longer body grows the buffer as it arrives.
+pub const PREALLOCATE_RESPONSE_BODY: u64 = 64 * 1024;
+
 /// A request produced no response.
 #[derive(Debug)]
 pub struct TransportError {
