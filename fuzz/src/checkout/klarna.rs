@@ -412,6 +412,14 @@ impl Klarna {
                 let n = self.captures.len() + 1;
                 let amount = body["captured_amount"].as_i64().unwrap_or(0);
                 if !self.captures.contains_key(&key) {
+                    // What Klarna refuses, the checkout must never ask for: it knows every
+                    // capture it sent (and that CAPTURE_ORDER captures the whole order).
+                    assert!(
+                        self.captured.saturating_add(amount) <= self.order_amount(),
+                        "a capture of {amount} on top of {} exceeds the order amount {}",
+                        self.captured,
+                        self.order_amount()
+                    );
                     self.captured = self.captured.saturating_add(amount);
                     self.captures.insert(key, amount);
                 }

@@ -158,6 +158,21 @@ pub fn seeds() -> Vec<Seed> {
             created(&[Step::Wait, right(8), right(0), Step::Capture(Amount::All)]),
             State::Captured,
         ),
+        // Found by the fuzzer: under CAPTURE_ORDER, a capture asked for while the order read
+        // failed was sent on top of HPP's own capture.
+        seed(
+            "capture_order_mode_no_capture_before_the_order_read",
+            CaptureOrder,
+            created(&[
+                Step::Wait,
+                right(8),
+                raw("", code(503)),
+                Step::Capture(Amount::All),
+                Step::Wait,
+                right(0),
+            ]),
+            State::Captured,
+        ),
         seed(
             "consumer_cancels_then_everything_absorbed",
             NoneMode,

@@ -392,10 +392,17 @@ impl Core {
         match s.status {
             HppStatus::Completed => {
                 if let Some(order_id) = s.order_id.clone() {
+                    // Under CAPTURE_ORDER, HPP captured the whole order along with placing it.
+                    // Until Order Management's answer says otherwise, count it captured, so no
+                    // capture can be asked for on top of HPP's.
+                    let captured = match place_order_mode(&self.options) {
+                        PlaceOrderMode::CaptureOrder => self.session.order_amount,
+                        _ => 0,
+                    };
                     self.order = Some(OrderInfo {
                         order_id: order_id.clone(),
                         authorized: self.session.order_amount,
-                        captured: 0,
+                        captured,
                         refunded: 0,
                         expires_at: None,
                         authorization_expired: false,
