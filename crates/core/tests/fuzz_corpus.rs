@@ -31,7 +31,7 @@ fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
         .collect();
     files.sort();
     assert!(
-        (10..=30).contains(&files.len()),
+        (10..=40).contains(&files.len()),
         "{target}: {} corpus files",
         files.len()
     );

@@ -232,7 +232,7 @@ pub fn canned(index: u8, now: Timestamp) -> Response<Vec<u8>> {
 }
 
 /// What Klarna has done, as far as plausible answers need to be consistent.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Klarna {
     mode: Mode,
     hpp_expires: Option<Timestamp>,

@@ -296,13 +296,23 @@ impl Harness {
     }
 
     fn response(&mut self, reply: &Reply, request: Option<&Request<Vec<u8>>>) -> Response<Vec<u8>> {
+        let status = reply
+            .status
+            .map(|n| StatusCode::from_u16(100 + n % 900).expect("100..=999"));
+        // A 4xx is Klarna refusing the request: whatever it would have answered, nothing
+        // changed. Any other status replacing a right answer models a write that committed
+        // but whose answer came back wrong (a 5xx from a proxy, garbage).
+        let refused = status.is_some_and(|s| s.is_client_error());
         let mut response = match (&reply.body, request) {
+            (Body::Right(knob), Some(request)) if refused => {
+                self.klarna.clone().right(request, *knob, self.now)
+            }
             (Body::Right(knob), Some(request)) => self.klarna.right(request, *knob, self.now),
             (Body::Right(knob), None) | (Body::Canned(knob), _) => klarna::canned(*knob, self.now),
             (Body::Raw(blob), _) => klarna::with_status(200, blob.0.clone(), "application/json"),
         };
-        if let Some(n) = reply.status {
-            *response.status_mut() = StatusCode::from_u16(100 + n % 900).expect("100..=999");
+        if let Some(status) = status {
+            *response.status_mut() = status;
         }
         response
     }

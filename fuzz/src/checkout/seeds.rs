@@ -461,6 +461,25 @@ pub fn seeds() -> Vec<Seed> {
             ]),
             State::Captured,
         ),
+        // Found by the fuzzer: a capture answered with a status outside HTTP's classes (here
+        // 835) may have committed; it is replayed with its key, and no second capture is
+        // accepted on top of it meanwhile.
+        seed(
+            "capture_answered_with_an_unknown_status_is_not_doubled",
+            NoneMode,
+            placed(&[
+                Step::Capture(Amount::All),
+                Step::Reply(Reply {
+                    body: Body::Right(0),
+                    status: code(835),
+                }),
+                Step::Capture(Amount::All),
+                right(0),
+                Step::Wait,
+                right(0),
+            ]),
+            State::Captured,
+        ),
         seed(
             "refused_commands_and_amounts",
             NoneMode,
