@@ -83,10 +83,46 @@ fn reads_a_body_without_length_to_the_end_of_the_connection() {
     }
 }
 
+/// `body` in HTTP/1.1 chunks of `size` bytes.
+fn chunked(body: &[u8], size: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for chunk in body.chunks(size) {
+        out.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        out.extend_from_slice(chunk);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out
+}
+
+const CHUNKED: &str = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+
 #[test]
-fn a_huge_announced_length_reserves_little_and_still_reads_what_comes() {
-    // 9 MiB announced and sent: within the limit, read in full although only 64 KiB were
-    // reserved up front.
+fn reads_a_chunked_body() {
+    let body: Vec<u8> = (0..200_000u32)
+        .map(|i| b"0123456789abcdef"[i as usize % 16])
+        .collect();
+    for response in get(CHUNKED.to_owned(), chunked(&body, 7_000)) {
+        assert_eq!(response.expect("a response").body(), &body);
+    }
+}
+
+#[test]
+fn a_body_of_exactly_the_limit_is_read() {
+    let limit = usize::try_from(MAX_RESPONSE_BODY).expect("fits");
+    let body = vec![b'q'; limit];
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {limit}\r\n\r\n");
+    for response in get(head, body.clone()) {
+        assert_eq!(response.expect("a response").body().len(), limit);
+    }
+    for response in get(CHUNKED.to_owned(), chunked(&body, 1 << 20)) {
+        assert_eq!(response.expect("a response").body().len(), limit);
+    }
+}
+
+#[test]
+fn a_large_body_within_the_limit_is_read_in_full() {
+    // Far beyond what is reserved up front from Content-Length.
     let body = vec![b'y'; 9 * 1024 * 1024];
     let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
     for response in get(head, body.clone()) {
@@ -110,13 +146,20 @@ fn a_body_shorter_than_announced_is_an_outcome_unknown_failure() {
 #[test]
 fn a_body_over_the_limit_is_refused_not_truncated() {
     let over = usize::try_from(MAX_RESPONSE_BODY).expect("fits") + 1;
-    for announced in [true, false] {
-        let head = if announced {
-            format!("HTTP/1.1 200 OK\r\nContent-Length: {over}\r\n\r\n")
-        } else {
-            "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_owned()
-        };
-        for result in get(head, vec![b'z'; over]) {
+    let body = vec![b'z'; over];
+    let cases = [
+        (
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {over}\r\n\r\n"),
+            body.clone(),
+        ),
+        (
+            "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_owned(),
+            body.clone(),
+        ),
+        (CHUNKED.to_owned(), chunked(&body, 1 << 20)),
+    ];
+    for (head, bytes) in cases {
+        for result in get(head, bytes.clone()) {
             let error = result.expect_err("over the limit");
             assert_eq!(error.failure, TransportFailure::OutcomeUnknown, "{error}");
         }

@@ -50,11 +50,12 @@ impl AsyncTransport for ReqwestTransport {
         let version = response.version();
         let headers = std::mem::take(response.headers_mut());
         // Sized from Content-Length when given (bounded, since the header is the peer's word);
-        // a body over the limit is refused rather than buffered.
-        let expected = response
-            .content_length()
-            .unwrap_or(0)
-            .min(PREALLOCATE_RESPONSE_BODY);
+        // a body over the limit is refused rather than buffered, at once when announced.
+        let announced = response.content_length().unwrap_or(0);
+        if announced > MAX_RESPONSE_BODY {
+            return Err(too_long());
+        }
+        let expected = announced.min(PREALLOCATE_RESPONSE_BODY);
         let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
         let reading = |e: reqwest::Error| {
             TransportError::outcome_unknown(format!(
@@ -65,9 +66,7 @@ impl AsyncTransport for ReqwestTransport {
         while let Some(chunk) = response.chunk().await.map_err(reading)? {
             let total = u64::try_from(body.len() + chunk.len()).unwrap_or(u64::MAX);
             if total > MAX_RESPONSE_BODY {
-                return Err(TransportError::outcome_unknown(format!(
-                    "reading the response body: longer than {MAX_RESPONSE_BODY} bytes"
-                )));
+                return Err(too_long());
             }
             body.extend_from_slice(&chunk);
         }
@@ -77,6 +76,13 @@ impl AsyncTransport for ReqwestTransport {
         *out.headers_mut() = headers;
         Ok(out)
     }
+}
+
+/// A response body over [`MAX_RESPONSE_BODY`]: the request reached the server.
+fn too_long() -> TransportError {
+    TransportError::outcome_unknown(format!(
+        "reading the response body: longer than {MAX_RESPONSE_BODY} bytes"
+    ))
 }
 
 /// Which reqwest errors prove the request never left.

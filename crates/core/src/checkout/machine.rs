@@ -541,6 +541,7 @@ impl Core {
         };
         self.phase = phase;
         if self.phase.is_terminal() {
+            self.order_body = Memo::default();
             self.retry_at = None;
             self.next_poll = None;
             self.intents = Intents {
@@ -739,7 +740,11 @@ impl Core {
         let creates_kp_session = matches!(f.spec, Spec::CreateKpSession);
         match self.build(api, &f.spec) {
             Ok(req) => {
-                if creates_kp_session && OrderBody::is_session_body(&self.session) {
+                // Only NONE places the order itself (HPP does under the other modes).
+                if creates_kp_session
+                    && place_order_mode(&self.options) == PlaceOrderMode::None
+                    && OrderBody::is_session_body(&self.session)
+                {
                     self.order_body.0 = String::from_utf8(req.body().clone()).ok();
                 }
                 Some((id, req))

@@ -21,13 +21,13 @@ pub struct SessionCreationRequest {
     /// Full API URL of the KP session, e.g. `https://api.klarna.com/payments/v1/sessions/<id>`.
     pub payment_session_url: String,
     /// Where the consumer is sent back, and the status callback.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub merchant_urls: Option<MerchantUrls>,
     /// Page options.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub options: Option<Options>,
     /// Distribution-module profile id for default session options.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub profile_id: Option<String>,
 }
 

@@ -105,7 +105,14 @@ impl Core {
                 json_text(&body)?
             }
             None => match self.order_body.0.take() {
-                Some(text) => text,
+                Some(text) => {
+                    debug_assert_eq!(
+                        Ok(&text),
+                        json_text(&OrderBody::of_session(&self.session)).as_ref(),
+                        "the KP session body kept for placing the order is the order body"
+                    );
+                    text
+                }
                 None => json_text(&OrderBody::of_session(&self.session))?,
             },
         };
