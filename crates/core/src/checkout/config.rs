@@ -195,9 +195,9 @@ impl PollPolicy {
 }
 
 /// How transient failures (429, 5xx, any other status that is neither 2xx nor 4xx, transport
-/// errors) are retried: exponential backoff from
-/// `base` by doubling up to `max`, with a deterministic jitter of up to 20% derived from the
-/// checkout (no RNG in the core), at least `Retry-After` when Klarna sends it.
+/// errors) are retried: exponential backoff from `base` by doubling up to `max`, with a
+/// deterministic jitter of up to 20% derived from the checkout (no RNG in the core), at least
+/// `Retry-After` when Klarna sends it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RetryPolicy {
     /// Attempts per call before giving up (reads never give up before their deadline).
