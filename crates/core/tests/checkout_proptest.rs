@@ -1,6 +1,7 @@
 //! proptest state-machine test of the checkout against a small reference model of Klarna.
 //!
 //! Arbitrary interleavings of deliveries, lost responses, unsent requests, 5xx/429, garbage,
+//! requests processed but answered with a status outside 2xx/4xx (302, 502, 600, 835, 999),
 //! clock jumps, consumer actions, forged and duplicate callbacks, redirects and merchant
 //! commands. After every step the invariants hold, and a twin checkout restored from a
 //! snapshot after every step has emitted exactly the same requests and events.
@@ -163,6 +164,15 @@ impl Klarna {
                         }
                         if !self.captures.contains_key(&k) {
                             let a = body["captured_amount"].as_i64().unwrap_or(0);
+                            if self.captured + a > self.order_amount {
+                                // Klarna refuses it, but the checkout knows every capture it
+                                // sent (and that CAPTURE_ORDER captured everything): asking
+                                // is already a fault.
+                                self.violations.push(format!(
+                                    "capture of {a} on top of {} asked for",
+                                    self.captured
+                                ));
+                            }
                             if self.cancelled_order
                                 || now >= expires
                                 || self.captured + a > self.order_amount
@@ -258,13 +268,22 @@ enum Action {
     DeliverThenLose,
     NotSent,
     Fault(u16),
+    /// Klarna processes the request, but the answer's status is replaced by this one.
+    Mangled(u16),
     Garbage(Vec<u8>),
     Advance(u32),
     Jump(u32),
     Consumer(u8),
-    Callback { forged: bool, event: u8 },
-    Redirect { ours: bool },
-    PlaceOrder { lower: bool },
+    Callback {
+        forged: bool,
+        event: u8,
+    },
+    Redirect {
+        ours: bool,
+    },
+    PlaceOrder {
+        lower: bool,
+    },
     Capture(i64),
     Refund(i64),
     CancelAuthorization,
@@ -278,6 +297,7 @@ fn action() -> impl Strategy<Value = Action> {
         2 => Just(Action::DeliverThenLose),
         1 => Just(Action::NotSent),
         2 => prop_oneof![Just(429u16), Just(500), Just(503), Just(400), Just(404), Just(403)].prop_map(Action::Fault),
+        1 => prop_oneof![Just(302u16), Just(502), Just(600), Just(835), Just(999)].prop_map(Action::Mangled),
         1 => proptest::collection::vec(any::<u8>(), 0..24).prop_map(Action::Garbage),
         3 => (0u32..600).prop_map(Action::Advance),
         1 => (1u32..60).prop_map(Action::Jump),
@@ -369,11 +389,22 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
     p.drain(now);
     for a in actions {
         let t = ts(now);
+        let trace_before = p.trace_live.len();
+        // A money-moving write that Klarna processed but answered with a status outside
+        // 2xx/4xx: the checkout must not report it failed (the merchant would ask again).
+        let mangled_write = matches!(a, Action::Mangled(_))
+            && p.pending.as_ref().is_some_and(|(_, r)| {
+                r.method() == Method::POST
+                    && ["/captures", "/refunds", "/order"]
+                        .iter()
+                        .any(|end| r.uri().path().ends_with(end))
+            });
         match a {
             Action::Deliver
             | Action::DeliverThenLose
             | Action::NotSent
             | Action::Fault(_)
+            | Action::Mangled(_)
             | Action::Garbage(_) => {
                 let Some((id, req)) = p.pending.take() else {
                     continue;
@@ -388,6 +419,12 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
                         Some(k.handle(&req, sent_at, now, &mode, amount))
                     }
                     Action::Fault(s) => Some(respond(*s, json!({"error_code": "FAULT"}))),
+                    Action::Mangled(s) => {
+                        let mut r = k.handle(&req, sent_at, now, &mode, amount);
+                        *r.status_mut() =
+                            klarna_hpp_core::http::StatusCode::from_u16(*s).expect("a status");
+                        Some(r)
+                    }
                     Action::Garbage(bytes) => {
                         let mut r = Response::new(bytes.clone());
                         *r.status_mut() = klarna_hpp_core::http::StatusCode::OK;
@@ -502,6 +539,16 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
         p.restore_twin();
 
         // --- invariants ---
+        if mangled_write {
+            let failed = p.trace_live[trace_before..]
+                .iter()
+                .find(|l| l.starts_with("CallFailed"));
+            prop_assert!(
+                failed.is_none(),
+                "a processed write answered with an odd status was reported failed: {:?}",
+                failed
+            );
+        }
         let state = p.live.state();
         prop_assert_eq!(state, p.twin.state());
         prop_assert_eq!(
