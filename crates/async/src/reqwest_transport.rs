@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use klarna_hpp_core::http::{Request, Response};
-use klarna_hpp_core::transport::{MAX_RESPONSE_BODY, PREALLOCATE_RESPONSE_BODY};
+use klarna_hpp_core::transport::{response_buffer, MAX_RESPONSE_BODY};
 
 use crate::{AsyncTransport, TransportError};
 
@@ -49,14 +49,12 @@ impl AsyncTransport for ReqwestTransport {
         let status = response.status();
         let version = response.version();
         let headers = std::mem::take(response.headers_mut());
-        // Sized from Content-Length when given (bounded, since the header is the peer's word);
-        // a body over the limit is refused rather than buffered, at once when announced.
-        let announced = response.content_length().unwrap_or(0);
-        if announced > MAX_RESPONSE_BODY {
+        // A body over the limit is refused rather than buffered, at once when announced.
+        let announced = response.content_length();
+        if announced.is_some_and(|n| n > MAX_RESPONSE_BODY) {
             return Err(too_long());
         }
-        let expected = announced.min(PREALLOCATE_RESPONSE_BODY);
-        let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+        let mut body = response_buffer(announced);
         let reading = |e: reqwest::Error| {
             TransportError::outcome_unknown(format!(
                 "reading the response body: {}",

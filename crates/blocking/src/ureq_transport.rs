@@ -4,7 +4,7 @@ use std::io::Read;
 use std::time::Duration;
 
 use klarna_hpp_core::http::{Request, Response};
-use klarna_hpp_core::transport::{MAX_RESPONSE_BODY, PREALLOCATE_RESPONSE_BODY};
+use klarna_hpp_core::transport::{response_buffer, MAX_RESPONSE_BODY};
 
 use crate::{Transport, TransportError};
 
@@ -45,13 +45,7 @@ impl Transport for UreqTransport {
     fn send(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, TransportError> {
         let response = self.agent.run(request).map_err(classify)?;
         let (parts, body) = response.into_parts();
-        // Sized from Content-Length when given (bounded, since the header is the peer's word),
-        // so the body is read without growing the buffer.
-        let expected = body
-            .content_length()
-            .unwrap_or(0)
-            .min(PREALLOCATE_RESPONSE_BODY);
-        let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+        let mut bytes = response_buffer(body.content_length());
         body.into_with_config()
             .limit(MAX_RESPONSE_BODY)
             .reader()

@@ -180,9 +180,18 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// Whether retrying the same request later may succeed (429, 5xx).
+    /// Whether retrying the same request later may succeed: a 429, or any answer that is not
+    /// a refusal ([`ApiError::outcome_unknown`]: 5xx, and statuses outside HTTP's classes).
     pub fn is_transient(&self) -> bool {
-        self.status == StatusCode::TOO_MANY_REQUESTS || self.status.is_server_error()
+        self.status == StatusCode::TOO_MANY_REQUESTS || self.outcome_unknown()
+    }
+
+    /// Whether the request may have been processed although the answer is no success: only a
+    /// 4xx says Klarna refused it; a 5xx, 1xx, 3xx or a status of 600 and up may come after
+    /// the write committed. A write so answered must be replayed (same idempotency key, same
+    /// body) or resolved by reading, never sent again as a new request.
+    pub fn outcome_unknown(&self) -> bool {
+        !self.status.is_success() && !self.status.is_client_error()
     }
 
     /// Builds the error from a non-2xx response, tolerating any body (JSON, other, empty).

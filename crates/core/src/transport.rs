@@ -13,6 +13,14 @@ pub const MAX_RESPONSE_BODY: u64 = 10 * 1024 * 1024;
 /// `Content-Length` (the peer's word); a longer body grows the buffer as it arrives.
 pub const PREALLOCATE_RESPONSE_BODY: u64 = 64 * 1024;
 
+/// An empty buffer for a response body of `content_length` bytes (when announced), so it is
+/// read without growing: sized to the announced length, at most
+/// [`PREALLOCATE_RESPONSE_BODY`].
+pub fn response_buffer(content_length: Option<u64>) -> Vec<u8> {
+    let reserve = content_length.unwrap_or(0).min(PREALLOCATE_RESPONSE_BODY);
+    Vec::with_capacity(usize::try_from(reserve).unwrap_or(0))
+}
+
 /// A request produced no response.
 #[derive(Debug)]
 pub struct TransportError {
@@ -52,3 +60,17 @@ impl fmt::Display for TransportError {
 }
 
 impl std::error::Error for TransportError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_buffers_reserve_the_announced_length_up_to_the_bound() {
+        assert!(response_buffer(Some(1_000)).capacity() >= 1_000);
+        let huge = response_buffer(Some(MAX_RESPONSE_BODY));
+        assert!(huge.capacity() >= 1_000 && huge.capacity() < 2 * 64 * 1024);
+        assert!(response_buffer(Some(u64::MAX)).capacity() < 2 * 64 * 1024);
+        assert!(response_buffer(None).is_empty());
+    }
+}

@@ -502,6 +502,21 @@ fn server_errors_with_any_body_are_api_errors() {
     assert_eq!(e.status, StatusCode::NOT_FOUND);
 }
 
+#[test]
+fn only_a_4xx_is_a_refusal() {
+    for status in [400, 403, 404, 409, 422] {
+        let e = api_error(CreateCapture::decode_response(&response(status, b"")));
+        assert!(!e.outcome_unknown() && !e.is_transient(), "{status}");
+    }
+    let e = api_error(CreateCapture::decode_response(&response(429, b"")));
+    assert!(!e.outcome_unknown() && e.is_transient());
+    // After any of these a capture may have been made: replay it, never send a new one.
+    for status in [500, 502, 503, 101, 302, 600, 835, 999] {
+        let e = api_error(CreateCapture::decode_response(&response(status, b"")));
+        assert!(e.outcome_unknown() && e.is_transient(), "{status}");
+    }
+}
+
 // ---------------------------------------------------------------- malformed 2xx bodies
 
 #[test]

@@ -44,19 +44,12 @@ impl Core {
             self.on_success(f, response, now);
         } else {
             let err = ApiError::from_response(call_name(&f.spec), response);
-            // Only a 4xx says the request was refused. Any other status (a 5xx, or one outside
-            // HTTP's classes: 1xx, 3xx, 6xx and up) may come after the write committed.
-            let outcome_unknown = !status.is_client_error();
-            if err.is_transient() || outcome_unknown {
-                if f.spec.moves_money() && outcome_unknown {
+            if err.is_transient() {
+                if f.spec.moves_money() && err.outcome_unknown() {
                     // Same handling as a lost response: replayed exactly-once, or read.
-                    let retry_after = err.retry_after;
                     self.mark_ambiguous(&f);
-                    self.retry_later(f, retry_after, now, Some(&err));
-                } else {
-                    let retry_after = err.retry_after;
-                    self.retry_later(f, retry_after, now, Some(&err));
                 }
+                self.retry_later(f, err.retry_after, now, Some(&err));
             } else {
                 self.on_refused(f, &err, now);
             }
