@@ -167,9 +167,12 @@ pub(crate) fn decode_body<T: DeserializeOwned>(
         }
         .into()
     };
-    // The fast path is plain serde_json. Only when it fails is the body decoded again with
-    // path tracking (which allocates per key) to name where it failed: errors are the cold path.
-    if let Ok(value) = serde_json::from_slice::<T>(body) {
+    // The fast path is plain serde_json over the body checked as UTF-8 once (decoding from
+    // bytes would check every string on its own, at several times the cost). Valid JSON is
+    // valid UTF-8, so a body that fails the check fails below with the decoder's own error.
+    // Only when the fast path fails is the body decoded again with path tracking (which
+    // allocates per key) to name where it failed: errors are the cold path.
+    if let Ok(Ok(value)) = std::str::from_utf8(body).map(serde_json::from_str::<T>) {
         return Ok(value);
     }
     let de = &mut serde_json::Deserializer::from_slice(body);
@@ -258,6 +261,26 @@ mod tests {
             sanitize("invalid type: string \"Jane Doe\", expected i64"),
             "invalid type: string <value>, expected i64"
         );
+    }
+
+    #[test]
+    fn decode_checks_utf8_once_and_still_names_bad_bytes() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct T {
+            name: String,
+        }
+        let ok = "{\"name\":\"Bj\u{f6}rk \\u00e9\"}".as_bytes();
+        let value = decode_body::<T>("t", http::StatusCode::OK, ok).expect("valid UTF-8");
+        assert_eq!(value.name, "Bj\u{f6}rk \u{e9}");
+        // A lone continuation byte inside a string: not UTF-8, so not JSON.
+        let bad = b"{\"name\":\"a\x80b\"}";
+        match decode_body::<T>("t", http::StatusCode::OK, bad).expect_err("invalid UTF-8") {
+            Error::Decode(d) => {
+                assert_eq!(d.path, "name");
+                assert_eq!(d.body, bad.to_vec());
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     #[test]
