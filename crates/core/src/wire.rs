@@ -1,6 +1,6 @@
 //! Shared request building and response decoding used by every operation.
 
-use http::header::{HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use http::header::{HeaderName, HeaderValue};
 use http::{Method, Request, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -100,8 +100,9 @@ pub(crate) fn request(
 ) -> Result<Request<Vec<u8>>, Error> {
     let invalid =
         |expected| ValidationError::new("request", ValidationProblem::Pattern { expected });
-    // Marked sensitive when built, so `Debug` of the request never prints the credentials.
-    let authorization = api.credentials().header_value().ok_or_else(|| {
+    // Built once per `Api`, `Authorization` marked sensitive, so `Debug` of the request never
+    // prints the credentials.
+    let headers = api.request_headers().get(body.is_some()).ok_or_else(|| {
         ValidationError::new(
             "credentials",
             ValidationProblem::Pattern {
@@ -114,18 +115,11 @@ pub(crate) fn request(
         .base_url()
         .uri(path)
         .ok_or_else(|| invalid("a valid request path"))?;
-    let has_body = body.is_some();
     let mut request = Request::new(body.unwrap_or_default());
     *request.method_mut() = method;
     *request.uri_mut() = uri;
+    *request.headers_mut() = headers.clone();
     let headers = request.headers_mut();
-    headers.reserve(6);
-    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-    headers.insert(AUTHORIZATION, authorization.clone());
-    headers.insert(USER_AGENT, api.user_agent().header_value().clone());
-    if has_body {
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    }
     if let Some(key) = idempotency_key {
         let value = HeaderValue::try_from(key).map_err(|_| invalid("valid HTTP header values"))?;
         headers.insert(IDEMPOTENCY_KEY, value);
@@ -215,6 +209,7 @@ pub(crate) fn header<'a>(response: &'a Response<Vec<u8>>, name: &str) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 
     #[test]
     fn path_encodes_ids() {
@@ -242,6 +237,46 @@ mod tests {
             req.headers()[AUTHORIZATION],
             "Basic bWVyY2hhbnQ6aHVudGVyMg=="
         );
+    }
+
+    #[test]
+    fn request_headers_follow_the_api() {
+        use crate::config::{BaseUrl, Credentials, UserAgent};
+        let api = Api::new(
+            BaseUrl::custom("http://127.0.0.1:1").expect("loopback"),
+            Credentials::new("merchant", "hunter2"),
+        );
+        fn names(req: &Request<Vec<u8>>) -> Vec<&str> {
+            let mut names: Vec<&str> = req.headers().keys().map(|k| k.as_str()).collect();
+            names.sort_unstable();
+            names
+        }
+        let get = request(&api, Method::GET, "/x", None, None).expect("builds");
+        assert_eq!(names(&get), ["accept", "authorization", "user-agent"]);
+        let post =
+            request(&api, Method::POST, "/x", Some(b"{}".to_vec()), Some("k-1")).expect("builds");
+        assert_eq!(
+            names(&post),
+            [
+                "accept",
+                "authorization",
+                "content-type",
+                "klarna-idempotency-key",
+                "user-agent"
+            ]
+        );
+        assert_eq!(post.headers()[CONTENT_TYPE], "application/json");
+        assert_eq!(post.headers()[IDEMPOTENCY_KEY], "k-1");
+        // A new User-Agent reaches every later request, and the old handle keeps its own.
+        let agent = UserAgent::default()
+            .with_product("shop/1.2")
+            .expect("ascii");
+        let branded = api.clone().with_user_agent(agent.clone());
+        let req = request(&branded, Method::GET, "/x", None, None).expect("builds");
+        assert_eq!(req.headers()[USER_AGENT], agent.as_str());
+        assert_ne!(get.headers()[USER_AGENT], agent.as_str());
+        assert_ne!(api, branded);
+        assert!(!format!("{branded:?}").contains("hunter2"));
     }
 
     #[test]
