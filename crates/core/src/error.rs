@@ -205,14 +205,24 @@ impl ApiError {
             correlation_id: Option<serde_json::Value>,
             service_version: Option<serde_json::Value>,
         }
+        /// A scalar as text; an object or array is no code, id or message.
         fn text(v: Option<serde_json::Value>) -> Option<String> {
             match v? {
                 serde_json::Value::String(s) => Some(s),
-                serde_json::Value::Null => None,
-                other => Some(other.to_string()),
+                v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_)) => {
+                    Some(v.to_string())
+                }
+                _ => None,
             }
         }
-        let parsed: Body = serde_json::from_slice(response.body()).unwrap_or_default();
+        // Only an object is Klarna's error shape: serde would read a struct from an array too,
+        // by position, and make a code of whatever the first element is.
+        let parsed: Body = match serde_json::from_slice(response.body()) {
+            Ok(serde_json::Value::Object(map)) => {
+                serde_json::from_value(serde_json::Value::Object(map)).unwrap_or_default()
+            }
+            _ => Body::default(),
+        };
         let mut messages = Vec::new();
         for v in [parsed.error_messages, parsed.error_message]
             .into_iter()
@@ -256,11 +266,13 @@ impl fmt::Display for ApiError {
             self.operation,
             self.status.as_u16()
         )?;
+        // Every text from the body goes through `sanitize`: Klarna may echo a submitted value
+        // in quotes (`Invalid email "…"`), and an answer not from Klarna may put anything in
+        // any field. Never print it.
         if let Some(code) = &self.error_code {
-            write!(f, " {code}")?;
+            write!(f, " {}", crate::wire::sanitize(code))?;
         }
         if !self.error_messages.is_empty() {
-            // Klarna may echo a submitted value in quotes (`Invalid email "…"`): never print it.
             let messages: Vec<String> = self
                 .error_messages
                 .iter()
@@ -279,9 +291,33 @@ impl fmt::Display for ApiError {
             }
         }
         if let Some(id) = &self.correlation_id {
-            write!(f, " (correlation id {id})")?;
+            write!(f, " (correlation id {})", crate::wire::sanitize(id))?;
         }
         Ok(())
+    }
+}
+
+/// Texts from an answer's body as `Debug` shows them: each through [`crate::wire::sanitize`], so
+/// a value Klarna echoes in quotes (`Invalid email "…"`) is never printed.
+pub(crate) struct Sanitized<'a, T: ?Sized>(pub(crate) &'a T);
+
+impl fmt::Debug for Sanitized<'_, Option<String>> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(text) => f
+                .debug_tuple("Some")
+                .field(&crate::wire::sanitize(text))
+                .finish(),
+            None => f.write_str("None"),
+        }
+    }
+}
+
+impl fmt::Debug for Sanitized<'_, [String]> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|m| crate::wire::sanitize(m)))
+            .finish()
     }
 }
 
@@ -290,10 +326,10 @@ impl fmt::Debug for ApiError {
         f.debug_struct("ApiError")
             .field("operation", &self.operation)
             .field("status", &self.status)
-            .field("error_code", &self.error_code)
-            .field("error_messages", &self.error_messages)
-            .field("correlation_id", &self.correlation_id)
-            .field("service_version", &self.service_version)
+            .field("error_code", &Sanitized(&self.error_code))
+            .field("error_messages", &Sanitized(self.error_messages.as_slice()))
+            .field("correlation_id", &Sanitized(&self.correlation_id))
+            .field("service_version", &Sanitized(&self.service_version))
             .field("retry_after", &self.retry_after)
             .field("body", &format_args!("[{} bytes]", self.body.len()))
             .finish()

@@ -365,6 +365,42 @@ fn empty_and_non_json_error_bodies_are_clear() {
     );
 }
 
+/// Found by the `decode_kp_om` fuzz target: an array was read as Klarna's error object by
+/// position, its first element became the "error code", and `Display` printed it raw.
+#[test]
+fn error_values_from_any_body_are_never_shown() {
+    let array = br#"[{"capture_id":"Jane Doe","amount":6999}]"#;
+    let e = api_error(CreateSession::decode_response(&response(300, array)).unwrap_err());
+    assert_eq!(e.error_code, None);
+    assert_eq!(
+        e.to_string(),
+        "Klarna answered kp.create_session with HTTP 300 (non-JSON or unrecognised body, 41 bytes)"
+    );
+    // Objects are no codes or ids; quoted text inside a code or id is not shown either.
+    let odd = br#"{"error_code":"BAD \"Jane\"","error_messages":[{"x":"Jane"},"Invalid email \"Jane\""],"correlation_id":"c \"Jane\""}"#;
+    let e = api_error(CreateSession::decode_response(&response(400, odd)).unwrap_err());
+    assert_eq!(e.error_code.as_deref(), Some("BAD \"Jane\""));
+    assert_eq!(e.error_messages, ["Invalid email \"Jane\""]);
+    let shown = e.to_string();
+    assert!(!shown.contains("Jane"), "{shown}");
+    // Nor in `Debug`, of the error or of the problem a checkout event carries.
+    let debug = format!("{e:?}");
+    assert!(
+        !debug.contains("Jane") && debug.contains("BAD <value>"),
+        "{debug}"
+    );
+    let problem = format!("{:?}", klarna_hpp_core::checkout::ApiProblem::from(&e));
+    assert!(
+        !problem.contains("Jane") && problem.contains("BAD <value>"),
+        "{problem}"
+    );
+    assert_eq!(
+        shown,
+        "Klarna answered kp.create_session with HTTP 400 BAD <value>: Invalid email <value> \
+         (correlation id c <value>)"
+    );
+}
+
 #[test]
 fn decode_failure_names_the_path() {
     let body = json!({

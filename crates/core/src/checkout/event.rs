@@ -47,8 +47,9 @@ pub enum Deadline {
     OrderAuthorization,
 }
 
-/// Klarna's error answer, in a form that can be stored in a snapshot.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Klarna's error answer, in a form that can be stored in a snapshot. `Debug` shows no
+/// double-quoted text from it (Klarna may echo a submitted value in a message).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiProblem {
     /// HTTP status.
     pub status: u16,
@@ -61,6 +62,18 @@ pub struct ApiProblem {
     /// `correlation_id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
+}
+
+impl std::fmt::Debug for ApiProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::error::Sanitized;
+        f.debug_struct("ApiProblem")
+            .field("status", &self.status)
+            .field("error_code", &Sanitized(&self.error_code))
+            .field("error_messages", &Sanitized(self.error_messages.as_slice()))
+            .field("correlation_id", &Sanitized(&self.correlation_id))
+            .finish()
+    }
 }
 
 impl From<&ApiError> for ApiProblem {
