@@ -247,6 +247,45 @@ fn unresolved_place_order_fails_at_token_expiry_without_blind_repost() {
     );
 }
 
+/// Found by the checkout fuzz target: a capture asked for while the first order read was in
+/// flight was sent after that read showed the order already captured, and counted on top.
+#[test]
+fn queued_captures_and_refunds_that_no_longer_fit_are_withdrawn_unsent() {
+    let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));
+    s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001"})));
+    s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+    // Before the read answers, the order looks wholly capturable.
+    s.command("capture", |c, now| c.capture(None, now));
+    // Captured outside this checkout (e.g. in the Merchant Portal) in the meantime.
+    s.reply(om_order("CAPTURED", TOTAL, TOTAL, 28 * 86_400));
+    assert!(
+        s.pending.is_none(),
+        "no capture is sent on top of the one Klarna already made"
+    );
+    assert_eq!(s.checkout.captured_amount(), TOTAL);
+    assert_eq!(s.state(), State::Captured);
+    // A refund Klarna refuses triggers a read; one asked for during that read, beyond what
+    // the read shows refundable (refunded elsewhere), is withdrawn the same way.
+    s.command("refund 5000", |c, now| c.refund(5_000, now));
+    s.expect_request("POST", "/ordermanagement/v1/orders/om-0001/refunds");
+    s.reply(error(403, "REFUND_NOT_ALLOWED", "Refund not allowed."));
+    s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+    s.command("refund 4000", |c, now| c.refund(4_000, now));
+    s.reply(respond(
+        200,
+        json!({
+            "order_id": "om-0001", "status": "CAPTURED", "order_amount": TOTAL,
+            "captured_amount": TOTAL, "refunded_amount": 10_000,
+            "remaining_authorized_amount": 0, "expires_at": iso(28 * 86_400),
+        }),
+    ));
+    assert!(s.pending.is_none(), "no refund beyond what is refundable");
+    assert_eq!(s.checkout.refunded_amount(), 10_000);
+    let withdrawn: Vec<&String> = s.log.iter().filter(|l| l.contains("Withdrawn")).collect();
+    assert_eq!(withdrawn.len(), 2, "{:#?}", s.log);
+    insta::assert_snapshot!(s.transcript());
+}
+
 #[test]
 fn capture_retry_reuses_the_idempotency_key() {
     let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));

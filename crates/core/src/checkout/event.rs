@@ -232,6 +232,18 @@ pub enum Event {
         /// Why.
         reason: FailureReason,
     },
+    /// A capture or refund the merchant asked for was withdrawn before it was sent: a later
+    /// order read showed less left than when it was asked for (captured or refunded outside
+    /// this checkout, or by HPP under CAPTURE_ORDER). Nothing was sent; ask again for at most
+    /// `remaining`. The checkout goes on.
+    Withdrawn {
+        /// [`Call::Capture`] or [`Call::Refund`].
+        call: Call,
+        /// The amount that was asked for.
+        amount: i64,
+        /// What the read left to capture (or refund), less what is already on its way.
+        remaining: i64,
+    },
     /// A merchant command's call was refused by Klarna; the checkout goes on.
     CallFailed {
         /// Which call.

@@ -230,6 +230,20 @@ enum Spec {
 }
 
 impl Spec {
+    fn capture_amount(&self) -> Option<i64> {
+        match self {
+            Spec::Capture(m) => Some(m.amount),
+            _ => None,
+        }
+    }
+
+    fn refund_amount(&self) -> Option<i64> {
+        match self {
+            Spec::Refund(m) => Some(m.amount),
+            _ => None,
+        }
+    }
+
     fn call(&self) -> Call {
         match self {
             Spec::CreateKpSession => Call::CreateKpSession,
@@ -448,6 +462,53 @@ impl Core {
         (o.authorized - o.captured - self.pending_captures()).max(0)
     }
 
+    /// Drops the queued captures and refunds that no longer fit in what the latest order read
+    /// left (oldest kept first), each with [`Event::Withdrawn`]. A call already sent, or
+    /// waiting to be replayed, keeps its place: its outcome may be committed.
+    pub(super) fn withdraw_what_no_longer_fits(&mut self) {
+        let Some(o) = &self.order else { return };
+        let (authorized, captured, refunded) = (o.authorized, o.captured, o.refunded);
+        let sent = |core: &Self, pick: fn(&Spec) -> Option<i64>| {
+            core.inflight
+                .as_ref()
+                .and_then(|f| pick(&f.spec))
+                .unwrap_or(0)
+                + core
+                    .retry_at
+                    .as_ref()
+                    .and_then(|p| pick(&p.spec))
+                    .unwrap_or(0)
+        };
+        let mut left = authorized - captured - sent(self, Spec::capture_amount);
+        let queued = std::mem::take(&mut self.intents.captures);
+        for m in queued {
+            if m.amount <= left {
+                left -= m.amount;
+                self.intents.captures.push_back(m);
+            } else {
+                self.emit(Event::Withdrawn {
+                    call: Call::Capture,
+                    amount: m.amount,
+                    remaining: left.max(0),
+                });
+            }
+        }
+        let mut left = captured - refunded - sent(self, Spec::refund_amount);
+        let queued = std::mem::take(&mut self.intents.refunds);
+        for m in queued {
+            if m.amount <= left {
+                left -= m.amount;
+                self.intents.refunds.push_back(m);
+            } else {
+                self.emit(Event::Withdrawn {
+                    call: Call::Refund,
+                    amount: m.amount,
+                    remaining: left.max(0),
+                });
+            }
+        }
+    }
+
     fn refundable(&self) -> i64 {
         let Some(o) = &self.order else { return 0 };
         (o.captured - o.refunded - self.pending_refunds()).max(0)
@@ -465,29 +526,11 @@ impl Core {
     }
 
     fn pending_captures(&self) -> i64 {
-        self.pending_money(
-            |s| {
-                if let Spec::Capture(m) = s {
-                    Some(m.amount)
-                } else {
-                    None
-                }
-            },
-            &self.intents.captures,
-        )
+        self.pending_money(Spec::capture_amount, &self.intents.captures)
     }
 
     fn pending_refunds(&self) -> i64 {
-        self.pending_money(
-            |s| {
-                if let Spec::Refund(m) = s {
-                    Some(m.amount)
-                } else {
-                    None
-                }
-            },
-            &self.intents.refunds,
-        )
+        self.pending_money(Spec::refund_amount, &self.intents.refunds)
     }
 
     fn money_in_flight(&self) -> bool {

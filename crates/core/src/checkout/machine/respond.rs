@@ -469,6 +469,8 @@ impl Core {
         });
         if o.status == om::OrderStatus::Cancelled {
             self.enter(Phase::Cancelled(CancelledBy::OrderCancelled));
+            return;
         }
+        self.withdraw_what_no_longer_fits();
     }
 }
