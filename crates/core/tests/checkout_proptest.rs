@@ -2,8 +2,8 @@
 //!
 //! Arbitrary interleavings of deliveries, lost responses, unsent requests, 5xx/429, garbage,
 //! requests processed but answered with a status outside 2xx/4xx (302, 502, 600, 835, 999),
-//! clock jumps, consumer actions, forged and duplicate callbacks, redirects and merchant
-//! commands. After every step the invariants hold, and a twin checkout restored from a
+//! clock jumps, consumer actions, captures and refunds made in the Merchant Portal (outside the
+//! checkout), forged and duplicate callbacks, redirects and merchant commands. After every step the invariants hold, and a twin checkout restored from a
 //! snapshot after every step has emitted exactly the same requests and events.
 
 mod scenario;
@@ -38,6 +38,9 @@ struct Klarna {
     captures: BTreeMap<String, i64>,
     refunds: BTreeMap<String, i64>,
     cancelled_order: bool,
+    /// Captured in the Merchant Portal since the checkout last read the order: the part of
+    /// `captured` the checkout cannot know about yet.
+    unseen_captured: i64,
     violations: Vec<String>,
     event_seq: u32,
 }
@@ -164,10 +167,10 @@ impl Klarna {
                         }
                         if !self.captures.contains_key(&k) {
                             let a = body["captured_amount"].as_i64().unwrap_or(0);
-                            if self.captured + a > self.order_amount {
+                            if self.captured - self.unseen_captured + a > self.order_amount {
                                 // Klarna refuses it, but the checkout knows every capture it
-                                // sent (and that CAPTURE_ORDER captured everything): asking
-                                // is already a fault.
+                                // sent, that CAPTURE_ORDER captured everything, and what its
+                                // last order read showed: asking is already a fault.
                                 self.violations.push(format!(
                                     "capture of {a} on top of {} asked for",
                                     self.captured
@@ -230,6 +233,22 @@ impl Klarna {
         b
     }
 
+    /// The merchant captures or refunds in the Merchant Portal, outside the checkout.
+    fn portal(&mut self, refund: bool, amount: i64, now: i64) {
+        let Some(placed) = self.order_at else { return };
+        if refund {
+            if self.refunded + amount <= self.captured {
+                self.refunded += amount;
+            }
+        } else if !self.cancelled_order
+            && now < placed + OM_LIFETIME
+            && self.captured + amount <= self.order_amount
+        {
+            self.captured += amount;
+            self.unseen_captured += amount;
+        }
+    }
+
     fn consumer(&mut self, act: u8, now: i64, mode: &PlaceOrderMode, amount: i64) {
         if !self.hpp_live(now)
             || matches!(
@@ -274,6 +293,11 @@ enum Action {
     Advance(u32),
     Jump(u32),
     Consumer(u8),
+    /// A capture (or refund) made in the Merchant Portal, outside the checkout.
+    Portal {
+        refund: bool,
+        amount: i64,
+    },
     Callback {
         forged: bool,
         event: u8,
@@ -302,6 +326,7 @@ fn action() -> impl Strategy<Value = Action> {
         3 => (0u32..600).prop_map(Action::Advance),
         1 => (1u32..60).prop_map(Action::Jump),
         3 => any::<u8>().prop_map(Action::Consumer),
+        1 => (any::<bool>(), 1i64..13_000).prop_map(|(refund, amount)| Action::Portal { refund, amount }),
         1 => (any::<bool>(), 0u8..3).prop_map(|(forged, event)| Action::Callback { forged, event }),
         1 => any::<bool>().prop_map(|ours| Action::Redirect { ours }),
         2 => any::<bool>().prop_map(|lower| Action::PlaceOrder { lower }),
@@ -433,6 +458,14 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
                     _ => None,
                 };
                 let lost = matches!(a, Action::DeliverThenLose);
+                // An order read the checkout receives shows it every capture made so far.
+                if matches!(a, Action::Deliver)
+                    && req.method() == Method::GET
+                    && req.uri().path() == "/ordermanagement/v1/orders/om-0001"
+                    && response.as_ref().is_some_and(|r| r.status() == 200)
+                {
+                    k.unseen_captured = 0;
+                }
                 match response {
                     Some(r) if !lost => {
                         let r2 = r.clone();
@@ -468,6 +501,7 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
                 p.apply(|c, _| c.handle_timeout(t));
             }
             Action::Consumer(act) => k.consumer(act, now, &mode, amount),
+            Action::Portal { refund, amount } => k.portal(refund, amount, now),
             Action::Callback { forged, event } => {
                 if secret.is_empty() {
                     if let Some(u) = p.live.status_update_url() {
