@@ -468,44 +468,35 @@ impl Core {
     pub(super) fn withdraw_what_no_longer_fits(&mut self) {
         let Some(o) = &self.order else { return };
         let (authorized, captured, refunded) = (o.authorized, o.captured, o.refunded);
-        let sent = |core: &Self, pick: fn(&Spec) -> Option<i64>| {
-            core.inflight
-                .as_ref()
-                .and_then(|f| pick(&f.spec))
-                .unwrap_or(0)
-                + core
-                    .retry_at
-                    .as_ref()
-                    .and_then(|p| pick(&p.spec))
-                    .unwrap_or(0)
+        let left = authorized - captured - self.under_way(Spec::capture_amount);
+        self.withdraw_beyond(Call::Capture, left);
+        let left = captured - refunded - self.under_way(Spec::refund_amount);
+        self.withdraw_beyond(Call::Refund, left);
+    }
+
+    /// Keeps the queued captures (or refunds) that fit in `left`, oldest first.
+    fn withdraw_beyond(&mut self, call: Call, mut left: i64) {
+        let queue = if call == Call::Capture {
+            &mut self.intents.captures
+        } else {
+            &mut self.intents.refunds
         };
-        let mut left = authorized - captured - sent(self, Spec::capture_amount);
-        let queued = std::mem::take(&mut self.intents.captures);
-        for m in queued {
-            if m.amount <= left {
+        let mut withdrawn = Vec::new();
+        queue.retain(|m| {
+            let fits = m.amount <= left;
+            if fits {
                 left -= m.amount;
-                self.intents.captures.push_back(m);
             } else {
-                self.emit(Event::Withdrawn {
-                    call: Call::Capture,
-                    amount: m.amount,
-                    remaining: left.max(0),
-                });
+                withdrawn.push((m.amount, left.max(0)));
             }
-        }
-        let mut left = captured - refunded - sent(self, Spec::refund_amount);
-        let queued = std::mem::take(&mut self.intents.refunds);
-        for m in queued {
-            if m.amount <= left {
-                left -= m.amount;
-                self.intents.refunds.push_back(m);
-            } else {
-                self.emit(Event::Withdrawn {
-                    call: Call::Refund,
-                    amount: m.amount,
-                    remaining: left.max(0),
-                });
-            }
+            fits
+        });
+        for (amount, remaining) in withdrawn {
+            self.emit(Event::Withdrawn {
+                call,
+                amount,
+                remaining,
+            });
         }
     }
 
@@ -514,15 +505,15 @@ impl Core {
         (o.captured - o.refunded - self.pending_refunds()).max(0)
     }
 
+    /// The amount of the call in flight or waiting to be replayed, if `pick` names its kind.
+    fn under_way(&self, pick: fn(&Spec) -> Option<i64>) -> i64 {
+        let sent = self.inflight.as_ref().and_then(|f| pick(&f.spec));
+        let replayed = self.retry_at.as_ref().and_then(|p| pick(&p.spec));
+        sent.unwrap_or(0) + replayed.unwrap_or(0)
+    }
+
     fn pending_money(&self, pick: fn(&Spec) -> Option<i64>, queued: &VecDeque<Money>) -> i64 {
-        let mut total: i64 = queued.iter().map(|m| m.amount).sum();
-        if let Some(f) = &self.inflight {
-            total += pick(&f.spec).unwrap_or(0);
-        }
-        if let Some(p) = &self.retry_at {
-            total += pick(&p.spec).unwrap_or(0);
-        }
-        total
+        queued.iter().map(|m| m.amount).sum::<i64>() + self.under_way(pick)
     }
 
     fn pending_captures(&self) -> i64 {
