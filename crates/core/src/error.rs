@@ -205,13 +205,11 @@ impl ApiError {
             correlation_id: Option<serde_json::Value>,
             service_version: Option<serde_json::Value>,
         }
-        /// A scalar as text; an object or array is no code, id or message.
+        /// Klarna's codes, ids and messages are strings; anything else is no code, id or
+        /// message (and a number may be a card or phone number: never kept to be shown).
         fn text(v: Option<serde_json::Value>) -> Option<String> {
             match v? {
                 serde_json::Value::String(s) => Some(s),
-                v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_)) => {
-                    Some(v.to_string())
-                }
                 _ => None,
             }
         }

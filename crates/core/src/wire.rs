@@ -162,18 +162,56 @@ pub(crate) fn decode_body<T: DeserializeOwned>(
         .into()
     };
     // The fast path is plain serde_json over the body checked as UTF-8 once (decoding from
-    // bytes would check every string on its own, at several times the cost). Valid JSON is
-    // valid UTF-8, so a body that fails the check fails below with the decoder's own error.
-    // Only when the fast path fails is the body decoded again with path tracking (which
-    // allocates per key) to name where it failed: errors are the cold path.
+    // bytes would check every string on its own, at several times the cost). A body that is
+    // not UTF-8 takes the slow path below, from bytes as before: serde_json refuses invalid
+    // UTF-8 in the strings it decodes (an error naming the field) and skips it in those it
+    // ignores (success). The slow path tracks the JSON path (it allocates per key) to name
+    // where a decode failed: errors are the cold path.
     if let Ok(Ok(value)) = std::str::from_utf8(body).map(serde_json::from_str::<T>) {
         return Ok(value);
     }
     let de = &mut serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(&mut *de)
-        .map_err(|e| fail(e.path().to_string(), e.into_inner().to_string()))?;
+        .map_err(|e| fail(path_text(e.path()), e.into_inner().to_string()))?;
     de.end().map_err(|e| fail(".".to_owned(), e.to_string()))?;
     Ok(value)
+}
+
+/// The JSON path of a decode failure as `DecodeError` shows it (`order_lines[1].tax_rate`, `.`
+/// for the root). A key is the body's own text, and a map's keys may be anything: a key that
+/// could not be a field name (ASCII letters, digits and `_`, at most 64 bytes) shows as `<key>`.
+fn path_text(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    use std::fmt::Write as _;
+    let is_name = |key: &str| {
+        !key.is_empty()
+            && key.len() <= 64
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    let mut out = String::new();
+    for segment in path.iter() {
+        let name = match segment {
+            Segment::Seq { index } => {
+                let _ = write!(out, "[{index}]");
+                continue;
+            }
+            Segment::Map { key } => key.as_str(),
+            Segment::Enum { variant } => variant.as_str(),
+            Segment::Unknown => "?",
+        };
+        if !out.is_empty() {
+            out.push('.');
+        }
+        out.push_str(if name == "?" || is_name(name) {
+            name
+        } else {
+            "<key>"
+        });
+    }
+    if out.is_empty() {
+        out.push('.');
+    }
+    out
 }
 
 /// Removes double-quoted values from serde messages (they may be customer data); backticks,
@@ -266,6 +304,8 @@ mod tests {
             ]
         );
         assert_eq!(post.headers()[CONTENT_TYPE], "application/json");
+        assert!(get.headers()[AUTHORIZATION].is_sensitive());
+        assert!(post.headers()[AUTHORIZATION].is_sensitive());
         assert_eq!(post.headers()[IDEMPOTENCY_KEY], "k-1");
         // A new User-Agent reaches every later request, and the old handle keeps its own.
         let agent = UserAgent::default()
@@ -299,7 +339,7 @@ mod tests {
     }
 
     #[test]
-    fn decode_checks_utf8_once_and_still_names_bad_bytes() {
+    fn utf8_and_non_utf8_bodies_decode_as_from_bytes() {
         #[derive(serde::Deserialize, Debug, PartialEq)]
         struct T {
             name: String,
@@ -314,6 +354,33 @@ mod tests {
                 assert_eq!(d.path, "name");
                 assert_eq!(d.body, bad.to_vec());
             }
+            other => panic!("unexpected {other:?}"),
+        }
+        // In a field the type ignores it is skipped, as decoding from bytes always did.
+        let ignored = b"{\"name\":\"a\",\"note\":\"\x80\"}";
+        let value = decode_body::<T>("t", http::StatusCode::OK, ignored).expect("skipped");
+        assert_eq!(value.name, "a");
+    }
+
+    #[test]
+    fn decode_paths_show_no_key_from_the_body_that_is_no_field_name() {
+        #[derive(serde::Deserialize, Debug)]
+        struct T {
+            #[allow(dead_code)]
+            tags: std::collections::BTreeMap<String, Vec<u32>>,
+        }
+        let body = br#"{"tags":{"jane.doe@example.com":[1,"x"]}}"#;
+        match decode_body::<T>("t", http::StatusCode::OK, body).expect_err("bad element") {
+            Error::Decode(d) => {
+                assert_eq!(d.path, "tags.<key>[1]");
+                assert!(!format!("{d} {d:?}").contains("jane"), "{d}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // An unknown key whose value is not even JSON: the same.
+        let body = br#"{"tags":{},"Jane Doe":tru}"#;
+        match decode_body::<T>("t", http::StatusCode::OK, body).expect_err("bad literal") {
+            Error::Decode(d) => assert!(!d.path.contains("Jane"), "{}", d.path),
             other => panic!("unexpected {other:?}"),
         }
     }

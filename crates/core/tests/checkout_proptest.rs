@@ -41,6 +41,8 @@ struct Klarna {
     /// Captured in the Merchant Portal since the checkout last read the order: the part of
     /// `captured` the checkout cannot know about yet.
     unseen_captured: i64,
+    /// Refunded in the Merchant Portal since the checkout last read the order.
+    unseen_refunded: i64,
     violations: Vec<String>,
     event_seq: u32,
 }
@@ -195,6 +197,16 @@ impl Klarna {
                         let k = key.unwrap_or_default();
                         if !self.refunds.contains_key(&k) {
                             let a = body["refunded_amount"].as_i64().unwrap_or(0);
+                            // What the checkout could know: its own refunds and captures, and
+                            // its last order read. Beyond that, asking is a fault.
+                            if self.refunded - self.unseen_refunded + a
+                                > self.captured - self.unseen_captured
+                            {
+                                self.violations.push(format!(
+                                    "refund of {a} on top of {} of {} asked for",
+                                    self.refunded, self.captured
+                                ));
+                            }
                             if self.refunded + a > self.captured {
                                 return respond(403, json!({"error_code": "REFUND_NOT_ALLOWED"}));
                             }
@@ -239,6 +251,7 @@ impl Klarna {
         if refund {
             if self.refunded + amount <= self.captured {
                 self.refunded += amount;
+                self.unseen_refunded += amount;
             }
         } else if !self.cancelled_order
             && now < placed + OM_LIFETIME
@@ -465,6 +478,7 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
                     && response.as_ref().is_some_and(|r| r.status() == 200)
                 {
                     k.unseen_captured = 0;
+                    k.unseen_refunded = 0;
                 }
                 match response {
                     Some(r) if !lost => {

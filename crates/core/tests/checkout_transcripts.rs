@@ -286,6 +286,55 @@ fn queued_captures_and_refunds_that_no_longer_fit_are_withdrawn_unsent() {
     insta::assert_snapshot!(s.transcript());
 }
 
+/// Of two captures queued during a read, the one that still fits is sent; the other is
+/// withdrawn with what is left once the kept one is counted.
+#[test]
+fn a_queued_capture_that_still_fits_is_sent() {
+    let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));
+    s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001"})));
+    s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+    s.command("capture 10000", |c, now| c.capture(Some(10_000), now));
+    s.command("capture 2000", |c, now| c.capture(Some(2_000), now));
+    // 3000 captured in the Merchant Portal meanwhile: 9000 left.
+    s.reply(om_order("PART_CAPTURED", TOTAL, 3_000, 28 * 86_400));
+    let withdrawn: Vec<&String> = s.log.iter().filter(|l| l.contains("Withdrawn")).collect();
+    assert_eq!(
+        withdrawn,
+        ["  event Withdrawn { call: Capture, amount: 10000, remaining: 7000 }"]
+    );
+    s.expect_request("POST", "/ordermanagement/v1/orders/om-0001/captures");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(s.request().body()).expect("json")
+            ["captured_amount"],
+        2_000
+    );
+    s.reply(created_with("capture-id", "cap-1", "captures"));
+    assert_eq!(s.checkout.captured_amount(), 5_000);
+    assert_eq!(s.checkout.capturable_amount(), 7_000);
+    assert!(s.pending.is_none());
+}
+
+/// Amounts in an order read are Klarna's word, not ours: absurd ones change what the checkout
+/// believes, never make it panic (debug builds check overflow).
+#[test]
+fn absurd_order_amounts_do_not_panic() {
+    for (amount, captured) in [(i64::MIN, 1), (0, i64::MAX), (i64::MAX, i64::MIN), (-5, 7)] {
+        let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));
+        s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001"})));
+        s.command("capture", |c, now| c.capture(Some(1_000), now));
+        s.reply(respond(
+            200,
+            json!({"order_id": "om-0001", "status": "AUTHORIZED", "order_amount": amount,
+                   "captured_amount": captured, "refunded_amount": i64::MAX,
+                   "remaining_authorized_amount": 0, "expires_at": iso(28 * 86_400)}),
+        ));
+        assert!(s.checkout.capturable_amount() >= 0);
+        let _ = s.checkout.refund(1, s.ts());
+        let _ = s.checkout.capture(None, s.ts());
+        s.drain();
+    }
+}
+
 #[test]
 fn capture_retry_reuses_the_idempotency_key() {
     let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));

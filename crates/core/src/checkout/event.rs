@@ -241,7 +241,8 @@ pub enum Event {
         call: Call,
         /// The amount that was asked for.
         amount: i64,
-        /// What the read left to capture (or refund), less what is already on its way.
+        /// What the read left to capture (or refund), less what is on its way, including the
+        /// queued ones kept: what may still be asked for.
         remaining: i64,
     },
     /// A merchant command's call was refused by Klarna; the checkout goes on.

@@ -459,7 +459,10 @@ impl Core {
         if o.authorization_expired {
             return 0;
         }
-        (o.authorized - o.captured - self.pending_captures()).max(0)
+        o.authorized
+            .saturating_sub(o.captured)
+            .saturating_sub(self.pending_captures())
+            .max(0)
     }
 
     /// Drops the queued captures and refunds that no longer fit in what the latest order read
@@ -468,13 +471,19 @@ impl Core {
     pub(super) fn withdraw_what_no_longer_fits(&mut self) {
         let Some(o) = &self.order else { return };
         let (authorized, captured, refunded) = (o.authorized, o.captured, o.refunded);
-        let left = authorized - captured - self.under_way(Spec::capture_amount);
+        // Amounts come from Klarna's answer: saturating, so no answer can overflow them.
+        let left = authorized
+            .saturating_sub(captured)
+            .saturating_sub(self.under_way(Spec::capture_amount));
         self.withdraw_beyond(Call::Capture, left);
-        let left = captured - refunded - self.under_way(Spec::refund_amount);
+        let left = captured
+            .saturating_sub(refunded)
+            .saturating_sub(self.under_way(Spec::refund_amount));
         self.withdraw_beyond(Call::Refund, left);
     }
 
-    /// Keeps the queued captures (or refunds) that fit in `left`, oldest first.
+    /// Keeps the queued captures (or refunds) that fit in `left`, oldest first; each one
+    /// withdrawn is reported with what is left after those kept.
     fn withdraw_beyond(&mut self, call: Call, mut left: i64) {
         let queue = if call == Call::Capture {
             &mut self.intents.captures
@@ -485,13 +494,15 @@ impl Core {
         queue.retain(|m| {
             let fits = m.amount <= left;
             if fits {
-                left -= m.amount;
+                left = left.saturating_sub(m.amount);
             } else {
-                withdrawn.push((m.amount, left.max(0)));
+                withdrawn.push(m.amount);
             }
             fits
         });
-        for (amount, remaining) in withdrawn {
+        // What the merchant may still ask for once the kept ones are sent.
+        let remaining = left.max(0);
+        for amount in withdrawn {
             self.emit(Event::Withdrawn {
                 call,
                 amount,
@@ -502,18 +513,23 @@ impl Core {
 
     fn refundable(&self) -> i64 {
         let Some(o) = &self.order else { return 0 };
-        (o.captured - o.refunded - self.pending_refunds()).max(0)
+        o.captured
+            .saturating_sub(o.refunded)
+            .saturating_sub(self.pending_refunds())
+            .max(0)
     }
 
     /// The amount of the call in flight or waiting to be replayed, if `pick` names its kind.
     fn under_way(&self, pick: fn(&Spec) -> Option<i64>) -> i64 {
         let sent = self.inflight.as_ref().and_then(|f| pick(&f.spec));
         let replayed = self.retry_at.as_ref().and_then(|p| pick(&p.spec));
-        sent.unwrap_or(0) + replayed.unwrap_or(0)
+        sent.unwrap_or(0).saturating_add(replayed.unwrap_or(0))
     }
 
     fn pending_money(&self, pick: fn(&Spec) -> Option<i64>, queued: &VecDeque<Money>) -> i64 {
-        queued.iter().map(|m| m.amount).sum::<i64>() + self.under_way(pick)
+        queued.iter().fold(self.under_way(pick), |total, m| {
+            total.saturating_add(m.amount)
+        })
     }
 
     fn pending_captures(&self) -> i64 {
@@ -681,8 +697,9 @@ impl Core {
             return;
         }
         if let Some(p) = &self.retry_at {
-            // A pending read may be overtaken by a merchant command; writes keep their turn.
-            if p.spec.is_read() && self.has_command_intent() {
+            // A pending session read may be overtaken by a merchant command; writes keep their
+            // turn, and so does an order read: money moves only on what the order shows.
+            if p.spec == Spec::ReadHppSession && self.has_command_intent() {
                 self.retry_at = None;
             } else if p.at <= now {
                 if let Some(p) = self.retry_at.take() {
@@ -738,6 +755,12 @@ impl Core {
                 None
             }
             Phase::OrderPlaced => {
+                // An owed order read (after placement, or after a capture, refund or cancel
+                // was refused, whose outcome a replay's 4xx does not settle) goes first: the
+                // queued writes are checked against its answer before any is sent.
+                if std::mem::take(&mut self.intents.read_order) {
+                    return Some(Spec::ReadOrder);
+                }
                 if let Some(seq) = self.intents.cancel_order.take() {
                     return Some(Spec::CancelOrder(seq));
                 }
@@ -746,9 +769,6 @@ impl Core {
                 }
                 if let Some(m) = self.intents.refunds.pop_front() {
                     return Some(Spec::Refund(m));
-                }
-                if std::mem::take(&mut self.intents.read_order) {
-                    return Some(Spec::ReadOrder);
                 }
                 None
             }

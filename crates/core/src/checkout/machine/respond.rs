@@ -227,7 +227,7 @@ impl Core {
                 let m = *m;
                 if let Some(id) = self.confirmed(f, id, now) {
                     if let Some(o) = self.order.as_mut() {
-                        o.captured += m.amount;
+                        o.captured = o.captured.saturating_add(m.amount);
                         let captured_total = o.captured;
                         self.emit(Event::Captured {
                             capture_id: id,
@@ -244,7 +244,7 @@ impl Core {
                 let m = *m;
                 if let Some(id) = self.confirmed(f, id, now) {
                     if let Some(o) = self.order.as_mut() {
-                        o.refunded += m.amount;
+                        o.refunded = o.refunded.saturating_add(m.amount);
                         let refunded_total = o.refunded;
                         self.emit(Event::Refunded {
                             refund_id: id,
