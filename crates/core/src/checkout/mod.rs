@@ -466,7 +466,10 @@ impl Checkout {
         Ok(())
     }
 
-    /// Captures `amount` (or all that remains, with `None`).
+    /// Captures `amount` (or all that remains, with `None`), checked now against what the
+    /// checkout knows is left. The capture is sent after any order read the checkout owes; if
+    /// that read shows it no longer fits (captured elsewhere), it is withdrawn unsent with
+    /// [`Event::Withdrawn`].
     pub fn capture(&mut self, amount: Option<i64>, now: Timestamp) -> Result<(), CommandError> {
         let now = self.core.clock(now);
         self.core.cmd_capture(amount, now)?;
@@ -474,7 +477,8 @@ impl Checkout {
         Ok(())
     }
 
-    /// Refunds `amount` of what was captured.
+    /// Refunds `amount` of what was captured; withdrawn unsent, like a capture, if an order
+    /// read answered before it is sent shows it no longer fits ([`Event::Withdrawn`]).
     pub fn refund(&mut self, amount: i64, now: Timestamp) -> Result<(), CommandError> {
         let now = self.core.clock(now);
         self.core.cmd_refund(amount, now)?;
