@@ -335,6 +335,59 @@ fn absurd_order_amounts_do_not_panic() {
     }
 }
 
+/// Found by the checkout fuzz target: a capture's outcome was unknown, its replay was answered
+/// with a 4xx, the order read after it was refused too, and a second capture of the whole
+/// amount was sent although the first may have committed.
+#[test]
+fn a_replay_refused_leaves_its_capture_reserved_until_a_read_settles_it() {
+    let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));
+    s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001"})));
+    s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * 86_400));
+    s.command("capture", |c, now| c.capture(None, now));
+    s.expect_request("POST", "/ordermanagement/v1/orders/om-0001/captures");
+    s.fail(TransportFailure::OutcomeUnknown); // Klarna captured; the answer was lost.
+    s.wait();
+    s.expect_request("POST", "/ordermanagement/v1/orders/om-0001/captures");
+    s.reply(error(409, "CONFLICT", "Conflict."));
+    assert_eq!(
+        s.checkout.capturable_amount(),
+        0,
+        "the refused replay's capture stays reserved"
+    );
+    assert!(matches!(
+        s.checkout.capture(Some(1), s.ts()),
+        Err(CommandError::ExceedsRemaining { remaining: 0, .. })
+    ));
+    // The read that settles it is refused too: it is retried, not dropped.
+    s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+    s.reply(error(403, "NO_ACCESS", "No access."));
+    assert_eq!(s.checkout.capturable_amount(), 0);
+    s.wait();
+    s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+    s.reply(om_order("CAPTURED", TOTAL, TOTAL, 28 * 86_400));
+    assert_eq!(s.checkout.captured_amount(), TOTAL);
+    assert_eq!(s.state(), State::Captured);
+    assert!(s.pending.is_none());
+    insta::assert_snapshot!(s.transcript());
+}
+
+/// The same, when the read shows the first attempt did not commit: the amount is capturable
+/// again.
+#[test]
+fn a_read_showing_a_refused_capture_uncommitted_frees_its_amount() {
+    let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));
+    s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001"})));
+    s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * 86_400));
+    s.command("capture 5000", |c, now| c.capture(Some(5_000), now));
+    s.fail(TransportFailure::OutcomeUnknown);
+    s.wait();
+    s.reply(error(400, "BAD_VALUE", "Bad value."));
+    assert_eq!(s.checkout.capturable_amount(), TOTAL - 5_000);
+    s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+    s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * 86_400));
+    assert_eq!(s.checkout.capturable_amount(), TOTAL);
+}
+
 #[test]
 fn capture_retry_reuses_the_idempotency_key() {
     let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));

@@ -175,6 +175,33 @@ pub(super) struct OrderInfo {
     expires_at: Option<Timestamp>,
     #[serde(default)]
     authorization_expired: bool,
+    /// Captures whose outcome a replay's 4xx left unsettled (an earlier attempt may have
+    /// committed): reserved, as if under way, until an order read answers.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    unsettled_captures: i64,
+    /// The same for refunds.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    unsettled_refunds: i64,
+}
+
+impl OrderInfo {
+    /// A new order: `authorized`, of which `captured` is already captured (CAPTURE_ORDER).
+    pub(super) fn new(order_id: String, authorized: i64, captured: i64) -> Self {
+        Self {
+            order_id,
+            authorized,
+            captured,
+            refunded: 0,
+            expires_at: None,
+            authorization_expired: false,
+            unsettled_captures: 0,
+            unsettled_refunds: 0,
+        }
+    }
+}
+
+fn is_zero(amount: &i64) -> bool {
+    *amount == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -230,17 +257,11 @@ enum Spec {
 }
 
 impl Spec {
-    fn capture_amount(&self) -> Option<i64> {
-        match self {
-            Spec::Capture(m) => Some(m.amount),
-            _ => None,
-        }
-    }
-
-    fn refund_amount(&self) -> Option<i64> {
-        match self {
-            Spec::Refund(m) => Some(m.amount),
-            _ => None,
+    /// The amount of a capture (with [`Call::Capture`]) or a refund ([`Call::Refund`]).
+    fn amount_of(&self, call: Call) -> i64 {
+        match (call, self) {
+            (Call::Capture, Spec::Capture(m)) | (Call::Refund, Spec::Refund(m)) => m.amount,
+            _ => 0,
         }
     }
 
@@ -474,11 +495,11 @@ impl Core {
         // Amounts come from Klarna's answer: saturating, so no answer can overflow them.
         let left = authorized
             .saturating_sub(captured)
-            .saturating_sub(self.under_way(Spec::capture_amount));
+            .saturating_sub(self.under_way(Call::Capture));
         self.withdraw_beyond(Call::Capture, left);
         let left = captured
             .saturating_sub(refunded)
-            .saturating_sub(self.under_way(Spec::refund_amount));
+            .saturating_sub(self.under_way(Call::Refund));
         self.withdraw_beyond(Call::Refund, left);
     }
 
@@ -519,30 +540,39 @@ impl Core {
             .max(0)
     }
 
-    /// The amount of the call in flight or waiting to be replayed, if `pick` names its kind.
-    fn under_way(&self, pick: fn(&Spec) -> Option<i64>) -> i64 {
-        let sent = self.inflight.as_ref().and_then(|f| pick(&f.spec));
-        let replayed = self.retry_at.as_ref().and_then(|p| pick(&p.spec));
-        sent.unwrap_or(0).saturating_add(replayed.unwrap_or(0))
+    /// Captures (or refunds) under way: in flight, waiting to be replayed, or unsettled.
+    fn under_way(&self, call: Call) -> i64 {
+        let sent = self.inflight.as_ref().map_or(0, |f| f.spec.amount_of(call));
+        let replayed = self.retry_at.as_ref().map_or(0, |p| p.spec.amount_of(call));
+        let unsettled = self.order.as_ref().map_or(0, |o| match call {
+            Call::Capture => o.unsettled_captures,
+            _ => o.unsettled_refunds,
+        });
+        sent.saturating_add(replayed).saturating_add(unsettled)
     }
 
-    fn pending_money(&self, pick: fn(&Spec) -> Option<i64>, queued: &VecDeque<Money>) -> i64 {
-        queued.iter().fold(self.under_way(pick), |total, m| {
+    /// Under way, and queued.
+    fn pending_money(&self, call: Call, queued: &VecDeque<Money>) -> i64 {
+        queued.iter().fold(self.under_way(call), |total, m| {
             total.saturating_add(m.amount)
         })
     }
 
     fn pending_captures(&self) -> i64 {
-        self.pending_money(Spec::capture_amount, &self.intents.captures)
+        self.pending_money(Call::Capture, &self.intents.captures)
     }
 
     fn pending_refunds(&self) -> i64 {
-        self.pending_money(Spec::refund_amount, &self.intents.refunds)
+        self.pending_money(Call::Refund, &self.intents.refunds)
     }
 
     fn money_in_flight(&self) -> bool {
         self.inflight.as_ref().is_some_and(|f| f.spec.moves_money())
             || self.retry_at.as_ref().is_some_and(|p| p.spec.moves_money())
+            || self
+                .order
+                .as_ref()
+                .is_some_and(|o| o.unsettled_captures > 0 || o.unsettled_refunds > 0)
     }
 
     pub(super) fn poll_timeout(&self) -> Option<Timestamp> {

@@ -193,14 +193,7 @@ impl Core {
                     Ok(order) => {
                         let amount = self.place.as_ref().map_or(0, |p| p.amount);
                         self.place = None;
-                        self.order = Some(OrderInfo {
-                            order_id: order.order_id.clone(),
-                            authorized: amount,
-                            captured: 0,
-                            refunded: 0,
-                            expires_at: None,
-                            authorization_expired: false,
-                        });
+                        self.order = Some(OrderInfo::new(order.order_id.clone(), amount, 0));
                         self.phase = Phase::OrderPlaced;
                         self.emit(Event::OrderPlaced {
                             order_id: order.order_id,
@@ -344,6 +337,19 @@ impl Core {
             | Spec::Capture(_)
             | Spec::Refund(_) => {
                 let call = f.spec.call();
+                // Refused now; but if an earlier attempt's outcome was unknown, it may have
+                // committed (a proxy's 4xx, a replay past the idempotency window): keep the
+                // amount reserved until an order read tells.
+                if f.attempt > 0 {
+                    if let Some(o) = self.order.as_mut() {
+                        let (captured, refunded) = (
+                            f.spec.amount_of(Call::Capture),
+                            f.spec.amount_of(Call::Refund),
+                        );
+                        o.unsettled_captures = o.unsettled_captures.saturating_add(captured);
+                        o.unsettled_refunds = o.unsettled_refunds.saturating_add(refunded);
+                    }
+                }
                 self.emit(Event::CallFailed { call, problem });
                 if self.phase == Phase::OrderPlaced {
                     self.intents.read_order = true;
@@ -354,6 +360,14 @@ impl Core {
                     call: Call::ReadOrder,
                     problem,
                 });
+                // Unsettled money is settled only by a read: keep trying, with backoff.
+                let unsettled = self
+                    .order
+                    .as_ref()
+                    .is_some_and(|o| o.unsettled_captures > 0 || o.unsettled_refunds > 0);
+                if unsettled {
+                    self.retry_later(f, None, now, Some(err));
+                }
             }
         }
     }
@@ -395,14 +409,11 @@ impl Core {
                         PlaceOrderMode::CaptureOrder => self.session.order_amount,
                         _ => 0,
                     };
-                    self.order = Some(OrderInfo {
-                        order_id: order_id.clone(),
-                        authorized: self.session.order_amount,
+                    self.order = Some(OrderInfo::new(
+                        order_id.clone(),
+                        self.session.order_amount,
                         captured,
-                        refunded: 0,
-                        expires_at: None,
-                        authorization_expired: false,
-                    });
+                    ));
                     self.phase = Phase::OrderPlaced;
                     self.next_poll = None;
                     self.emit(Event::OrderPlaced {
@@ -458,6 +469,9 @@ impl Core {
         info.authorized = o.order_amount;
         info.captured = info.captured.max(o.captured_amount);
         info.refunded = info.refunded.max(o.refunded_amount);
+        // The read shows whatever an unsettled call committed.
+        info.unsettled_captures = 0;
+        info.unsettled_refunds = 0;
         info.expires_at = o.expires_at;
         self.emit(Event::OrderUpdated {
             status: o.status.clone(),
