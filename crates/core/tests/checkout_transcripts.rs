@@ -345,10 +345,17 @@ fn a_replay_refused_leaves_its_capture_reserved_until_a_read_settles_it() {
     s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * 86_400));
     s.command("capture", |c, now| c.capture(None, now));
     s.expect_request("POST", "/ordermanagement/v1/orders/om-0001/captures");
+    let key = s.request().headers()["klarna-idempotency-key"].clone();
     s.fail(TransportFailure::OutcomeUnknown); // Klarna captured; the answer was lost.
     s.wait();
+    // A 409: the key is still being processed. Replayed with the same key.
     s.expect_request("POST", "/ordermanagement/v1/orders/om-0001/captures");
     s.reply(error(409, "CONFLICT", "Conflict."));
+    s.wait();
+    s.expect_request("POST", "/ordermanagement/v1/orders/om-0001/captures");
+    assert_eq!(s.request().headers()["klarna-idempotency-key"], key);
+    // Refused (say, past Klarna's 24 h key window): the first attempt may still have committed.
+    s.reply(error(403, "CAPTURE_NOT_ALLOWED", "Capture not allowed."));
     assert_eq!(
         s.checkout.capturable_amount(),
         0,
@@ -386,6 +393,63 @@ fn a_read_showing_a_refused_capture_uncommitted_frees_its_amount() {
     s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
     s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * 86_400));
     assert_eq!(s.checkout.capturable_amount(), TOTAL);
+}
+
+/// Past the OM deadline, a checkout holding an unsettled capture waits for the read that
+/// settles it, then expires if it shows nothing captured (it used to stall: no request, no
+/// timeout, never terminal).
+#[test]
+fn an_unsettled_capture_past_the_om_deadline_expires_once_a_read_settles_it() {
+    let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));
+    s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001"})));
+    s.reply(om_order("AUTHORIZED", TOTAL, 0, 600));
+    s.command("capture", |c, now| c.capture(None, now));
+    s.fail(TransportFailure::OutcomeUnknown);
+    s.wait();
+    s.reply(error(403, "CAPTURE_NOT_ALLOWED", "Capture not allowed."));
+    s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+    s.reply(error(
+        503,
+        "TEMPORARILY_UNAVAILABLE",
+        "Temporarily unavailable",
+    ));
+    s.advance(3_600);
+    assert!(
+        s.log
+            .iter()
+            .any(|l| l.contains("Expired { deadline: OrderAuthorization }")),
+        "{:#?}",
+        s.log
+    );
+    assert_eq!(
+        s.state(),
+        State::OrderPlaced,
+        "a capture may have committed"
+    );
+    assert!(s.checkout.poll_timeout().is_some() || s.pending.is_some());
+    if s.pending.is_none() {
+        s.wait();
+    }
+    s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+    s.reply(om_order("AUTHORIZED", TOTAL, 0, -3_000));
+    assert_eq!(s.state(), State::Expired);
+    assert_eq!(s.checkout.expired(), Some(Deadline::OrderAuthorization));
+}
+
+/// Right after placement Order Management may not know the order yet: while a capture waits
+/// for the first read, a refused read is retried rather than skipped.
+#[test]
+fn a_capture_waits_for_the_first_order_read_even_through_a_404() {
+    let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));
+    s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001"})));
+    s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+    s.command("capture", |c, now| c.capture(Some(4_000), now));
+    s.reply(error(404, "NO_SUCH_ORDER", "No such order."));
+    assert!(s.pending.is_none(), "no capture before the read");
+    s.wait();
+    s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+    s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * 86_400));
+    s.expect_request("POST", "/ordermanagement/v1/orders/om-0001/captures");
 }
 
 #[test]
@@ -548,6 +612,24 @@ fn restore_rechecks_what_the_snapshot_would_send() {
             assert!(message.contains("order_amount"), "{message}")
         }
         other => panic!("expected Malformed, got {other:?}"),
+    }
+    // Nor may an edited snapshot make more capturable than was authorized.
+    let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));
+    s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001"})));
+    s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * 86_400));
+    let mut doc: serde_json::Value = serde_json::from_slice(&s.checkout.snapshot()).expect("json");
+    assert!(Checkout::restore(api(), &serde_json::to_vec(&doc).expect("json")).is_ok());
+    for field in ["captured", "unsettled_captures", "refunded"] {
+        doc["order"][field] = json!(-5_000);
+        let edited = serde_json::to_vec(&doc).expect("json");
+        assert!(
+            matches!(
+                Checkout::restore(api(), &edited),
+                Err(SnapshotError::Malformed(_))
+            ),
+            "{field}"
+        );
+        doc["order"][field] = json!(0);
     }
 }
 

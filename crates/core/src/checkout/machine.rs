@@ -566,6 +566,17 @@ impl Core {
         self.pending_money(Call::Refund, &self.intents.refunds)
     }
 
+    /// Whether a write waits for an order read: an unsettled call, or queued writes.
+    pub(super) fn money_waits_for_a_read(&self) -> bool {
+        let i = &self.intents;
+        self.order
+            .as_ref()
+            .is_some_and(|o| o.unsettled_captures > 0 || o.unsettled_refunds > 0)
+            || !i.captures.is_empty()
+            || !i.refunds.is_empty()
+            || i.cancel_order.is_some()
+    }
+
     fn money_in_flight(&self) -> bool {
         self.inflight.as_ref().is_some_and(|f| f.spec.moves_money())
             || self.retry_at.as_ref().is_some_and(|p| p.spec.moves_money())
@@ -686,8 +697,16 @@ impl Core {
                     return;
                 };
                 let expired = self.order.as_ref().is_some_and(|o| o.authorization_expired);
+                if expired {
+                    // Past the deadline, kept alive only while a capture might have committed:
+                    // once a read settled it as nothing captured, the checkout has expired.
+                    let captured = self.order.as_ref().map_or(0, |o| o.captured);
+                    if captured == 0 && !self.money_in_flight() {
+                        self.enter(Phase::Expired(Deadline::OrderAuthorization));
+                    }
+                    return;
+                }
                 if now < deadline
-                    || expired
                     || self
                         .inflight
                         .as_ref()
@@ -808,7 +827,7 @@ impl Core {
 
     fn issue(&mut self, spec: Spec, attempt: u32, now: Timestamp) {
         let id = self.next_id;
-        self.next_id += 1;
+        self.next_id = self.next_id.saturating_add(1);
         self.inflight = Some(InFlight {
             id,
             spec,
@@ -892,6 +911,28 @@ impl Core {
                 "keys",
                 ValidationProblem::Pattern {
                     expected: "32 hex digits",
+                },
+            ));
+        }
+        // Amounts a snapshot carries were checked when they were made; a tampered one must
+        // not make more capturable (or refundable) than was authorized.
+        let amounts_valid = self.order.as_ref().is_none_or(|o| {
+            o.authorized >= 0
+                && o.captured >= 0
+                && o.refunded >= 0
+                && o.unsettled_captures >= 0
+                && o.unsettled_refunds >= 0
+        }) && self
+            .intents
+            .captures
+            .iter()
+            .chain(&self.intents.refunds)
+            .all(|m| m.amount > 0);
+        if !amounts_valid {
+            return Err(invalid(
+                "order",
+                ValidationProblem::Pattern {
+                    expected: "amounts of zero or more",
                 },
             ));
         }

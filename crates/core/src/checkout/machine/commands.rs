@@ -233,7 +233,7 @@ impl Core {
     }
 
     pub(super) fn next_seq(&mut self) -> u32 {
-        self.intents.seq += 1;
+        self.intents.seq = self.intents.seq.saturating_add(1);
         self.intents.seq
     }
 }

@@ -44,7 +44,11 @@ impl Core {
             self.on_success(f, response, now);
         } else {
             let err = ApiError::from_response(call_name(&f.spec), response);
-            if err.is_transient() {
+            // A 409 to an OM write with an idempotency key: the same key is being processed
+            // (an earlier attempt still running). Replaying the key is safe and learns the end.
+            let in_progress = err.status == http::StatusCode::CONFLICT
+                && matches!(f.spec, Spec::Capture(_) | Spec::Refund(_));
+            if err.is_transient() || in_progress {
                 if f.spec.moves_money() && err.outcome_unknown() {
                     // Same handling as a lost response: replayed exactly-once, or read.
                     self.mark_ambiguous(&f);
@@ -79,7 +83,7 @@ impl Core {
         now: Timestamp,
         err: Option<&ApiError>,
     ) {
-        let attempt = f.attempt + 1;
+        let attempt = f.attempt.saturating_add(1);
         let unlimited = f.spec.is_read() || f.spec.moves_money();
         if !unlimited && attempt >= self.retry.max_attempts.max(1) {
             self.give_up(f.spec, err, now);
@@ -261,7 +265,7 @@ impl Core {
         id: Option<String>,
         now: Timestamp,
     ) -> Option<Option<String>> {
-        if id.is_none() && f.attempt + 1 < self.retry.max_attempts {
+        if id.is_none() && f.attempt.saturating_add(1) < self.retry.max_attempts {
             self.retry_later(f, None, now, None);
             return None;
         }
@@ -290,7 +294,7 @@ impl Core {
                 let delay = self.poll.max;
                 self.retry_at = Some(Pending {
                     spec: f.spec,
-                    attempt: f.attempt + 1,
+                    attempt: f.attempt.saturating_add(1),
                     at: now.saturating_add(delay),
                 });
             }
@@ -360,12 +364,10 @@ impl Core {
                     call: Call::ReadOrder,
                     problem,
                 });
-                // Unsettled money is settled only by a read: keep trying, with backoff.
-                let unsettled = self
-                    .order
-                    .as_ref()
-                    .is_some_and(|o| o.unsettled_captures > 0 || o.unsettled_refunds > 0);
-                if unsettled {
+                // Money waits for a read: an unsettled call is settled only by one, and queued
+                // writes are checked against one. Keep trying, with backoff (right after
+                // placement, Order Management may not know the order yet: 404).
+                if self.money_waits_for_a_read() {
                     self.retry_later(f, None, now, Some(err));
                 }
             }
@@ -402,9 +404,9 @@ impl Core {
         match s.status {
             HppStatus::Completed => {
                 if let Some(order_id) = s.order_id.clone() {
-                    // Under CAPTURE_ORDER, HPP captured the whole order along with placing it.
-                    // Until Order Management's answer says otherwise, count it captured, so no
-                    // capture can be asked for on top of HPP's.
+                    // Under CAPTURE_ORDER, HPP captured the whole order along with placing it:
+                    // count it captured, so no capture can be asked for on top of HPP's. An
+                    // order read may raise what is counted, never lower it (a read may lag).
                     let captured = match place_order_mode(&self.options) {
                         PlaceOrderMode::CaptureOrder => self.session.order_amount,
                         _ => 0,
@@ -467,6 +469,8 @@ impl Core {
             return;
         };
         info.authorized = o.order_amount;
+        // A read may lag behind what the checkout confirmed (or, under CAPTURE_ORDER, what HPP
+        // captured when placing): it can raise what is counted, never lower it.
         info.captured = info.captured.max(o.captured_amount);
         info.refunded = info.refunded.max(o.refunded_amount);
         // The read shows whatever an unsettled call committed.
