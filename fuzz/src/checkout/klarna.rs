@@ -242,6 +242,11 @@ pub struct Klarna {
     refunded: i64,
     captures: BTreeMap<String, i64>,
     refunds: BTreeMap<String, i64>,
+    /// The largest `order_amount` and `captured_amount` an order read the checkout received
+    /// showed. A canned or fuzzed read may show more than this Klarna holds, and the checkout
+    /// trusts API reads: it may then ask for what the read promised.
+    shown_order_amount: i64,
+    shown_captured: i64,
 }
 
 /// The HPP statuses a plausible read shows (knob modulo their number; the last one is COMPLETED
@@ -271,7 +276,29 @@ impl Klarna {
             refunded: 0,
             captures: BTreeMap::new(),
             refunds: BTreeMap::new(),
+            shown_order_amount: 0,
+            shown_captured: 0,
         }
+    }
+
+    /// Notes what a successful order read handed to the checkout showed.
+    pub fn order_read_shown(&mut self, body: &[u8]) {
+        if let Ok(v) = serde_json::from_slice::<Value>(body) {
+            let amount = |field: &str| v[field].as_i64().unwrap_or(0);
+            self.shown_order_amount = self.shown_order_amount.max(amount("order_amount"));
+            self.shown_captured = self.shown_captured.max(amount("captured_amount"));
+        }
+    }
+
+    /// The most the checkout may believe authorized: what it placed (or the session), or more
+    /// if a read showed more.
+    pub fn believable_order_amount(&self) -> i64 {
+        self.order_amount().max(self.shown_order_amount)
+    }
+
+    /// The most the checkout may count captured: the order, or more if a read showed more.
+    pub fn believable_captured(&self) -> i64 {
+        self.believable_order_amount().max(self.shown_captured)
     }
 
     fn order_amount(&self) -> i64 {
@@ -415,10 +442,10 @@ impl Klarna {
                     // What Klarna refuses, the checkout must never ask for: it knows every
                     // capture it sent (and that CAPTURE_ORDER captures the whole order).
                     assert!(
-                        self.captured.saturating_add(amount) <= self.order_amount(),
+                        self.captured.saturating_add(amount) <= self.believable_order_amount(),
                         "a capture of {amount} on top of {} exceeds the order amount {}",
                         self.captured,
-                        self.order_amount()
+                        self.believable_order_amount()
                     );
                     self.captured = self.captured.saturating_add(amount);
                     self.captures.insert(key, amount);

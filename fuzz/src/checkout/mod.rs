@@ -14,7 +14,7 @@ use klarna_hpp_core::checkout::{
     Checkout, CommandError, Event, InputError, RequestId, State, TransportFailure,
 };
 use klarna_hpp_core::hpp::DistributionRequest;
-use klarna_hpp_core::http::{Request, Response, StatusCode};
+use klarna_hpp_core::http::{Method, Request, Response, StatusCode};
 use klarna_hpp_core::kp::CreateOrderRequest;
 use klarna_hpp_core::Timestamp;
 
@@ -314,6 +314,12 @@ impl Harness {
         if let Some(status) = status {
             *response.status_mut() = status;
         }
+        let order_read = request.is_some_and(|r| {
+            r.method() == Method::GET && r.uri().path().starts_with("/ordermanagement/v1/orders/")
+        });
+        if order_read && response.status().is_success() {
+            self.klarna.order_read_shown(response.body());
+        }
         response
     }
 
@@ -480,7 +486,7 @@ impl Harness {
             self.captured
         );
         self.captured = captured;
-        let amount = session().order_amount;
+        let amount = self.klarna.believable_captured();
         assert!(
             captured <= amount,
             "captured_amount {captured} exceeds the order amount {amount}"
