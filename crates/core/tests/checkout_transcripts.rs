@@ -251,9 +251,7 @@ fn unresolved_place_order_fails_at_token_expiry_without_blind_repost() {
 /// flight was sent after that read showed the order already captured, and counted on top.
 #[test]
 fn queued_captures_and_refunds_that_no_longer_fit_are_withdrawn_unsent() {
-    let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));
-    s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001"})));
-    s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+    let mut s = Scenario::placed_by_hpp();
     // Before the read answers, the order looks wholly capturable.
     s.command("capture", |c, now| c.capture(None, now));
     // Captured outside this checkout (e.g. in the Merchant Portal) in the meantime.
@@ -290,9 +288,7 @@ fn queued_captures_and_refunds_that_no_longer_fit_are_withdrawn_unsent() {
 /// withdrawn with what is left once the kept one is counted.
 #[test]
 fn a_queued_capture_that_still_fits_is_sent() {
-    let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));
-    s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001"})));
-    s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+    let mut s = Scenario::placed_by_hpp();
     s.command("capture 10000", |c, now| c.capture(Some(10_000), now));
     s.command("capture 2000", |c, now| c.capture(Some(2_000), now));
     // 3000 captured in the Merchant Portal meanwhile: 9000 left.
@@ -340,8 +336,7 @@ fn absurd_order_amounts_do_not_panic() {
 /// amount was sent although the first may have committed.
 #[test]
 fn a_replay_refused_leaves_its_capture_reserved_until_a_read_settles_it() {
-    let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));
-    s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001"})));
+    let mut s = Scenario::placed_by_hpp();
     s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * 86_400));
     s.command("capture", |c, now| c.capture(None, now));
     s.expect_request("POST", "/ordermanagement/v1/orders/om-0001/captures");
@@ -382,8 +377,7 @@ fn a_replay_refused_leaves_its_capture_reserved_until_a_read_settles_it() {
 /// again.
 #[test]
 fn a_read_showing_a_refused_capture_uncommitted_frees_its_amount() {
-    let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));
-    s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001"})));
+    let mut s = Scenario::placed_by_hpp();
     s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * 86_400));
     s.command("capture 5000", |c, now| c.capture(Some(5_000), now));
     s.fail(TransportFailure::OutcomeUnknown);
@@ -400,8 +394,7 @@ fn a_read_showing_a_refused_capture_uncommitted_frees_its_amount() {
 /// timeout, never terminal).
 #[test]
 fn an_unsettled_capture_past_the_om_deadline_expires_once_a_read_settles_it() {
-    let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));
-    s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001"})));
+    let mut s = Scenario::placed_by_hpp();
     s.reply(om_order("AUTHORIZED", TOTAL, 0, 600));
     s.command("capture", |c, now| c.capture(None, now));
     s.fail(TransportFailure::OutcomeUnknown);
@@ -440,9 +433,7 @@ fn an_unsettled_capture_past_the_om_deadline_expires_once_a_read_settles_it() {
 /// for the first read, a refused read is retried rather than skipped.
 #[test]
 fn a_capture_waits_for_the_first_order_read_even_through_a_404() {
-    let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));
-    s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001"})));
-    s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+    let mut s = Scenario::placed_by_hpp();
     s.command("capture", |c, now| c.capture(Some(4_000), now));
     s.reply(error(404, "NO_SUCH_ORDER", "No such order."));
     assert!(s.pending.is_none(), "no capture before the read");
@@ -454,8 +445,7 @@ fn a_capture_waits_for_the_first_order_read_even_through_a_404() {
 
 #[test]
 fn capture_retry_reuses_the_idempotency_key() {
-    let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));
-    s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001"})));
+    let mut s = Scenario::placed_by_hpp();
     s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * 86_400));
     s.command("capture", |c, now| c.capture(Some(4_000), now));
     let key = s.request().headers()["klarna-idempotency-key"].clone();
@@ -614,8 +604,7 @@ fn restore_rechecks_what_the_snapshot_would_send() {
         other => panic!("expected Malformed, got {other:?}"),
     }
     // Nor may an edited snapshot make more capturable than was authorized.
-    let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));
-    s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001"})));
+    let mut s = Scenario::placed_by_hpp();
     s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * 86_400));
     let mut doc: serde_json::Value = serde_json::from_slice(&s.checkout.snapshot()).expect("json");
     assert!(Checkout::restore(api(), &serde_json::to_vec(&doc).expect("json")).is_ok());
@@ -636,8 +625,7 @@ fn restore_rechecks_what_the_snapshot_would_send() {
 #[test]
 fn snapshots_from_before_key_scheme_2_keep_their_idempotency_keys() {
     use klarna_hpp_core::checkout::{Checkout, SnapshotError};
-    let mut s = Scenario::created(config(PlaceOrderMode::PlaceOrder));
-    s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001"})));
+    let mut s = Scenario::placed_by_hpp();
     s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * 86_400));
     s.command("capture", |c, now| c.capture(Some(4_000), now));
     let new_key = s.request().headers()["klarna-idempotency-key"].clone();

@@ -316,6 +316,16 @@ impl Scenario {
         assert_eq!(s.state(), State::AwaitingConsumer);
         s
     }
+
+    /// PLACE_ORDER: HPP placed order `om-0001` for the whole session; its first order read
+    /// is in flight.
+    #[allow(dead_code)] // not every test file that includes this module uses it
+    pub fn placed_by_hpp() -> Self {
+        let mut s = Self::created(config(PlaceOrderMode::PlaceOrder));
+        s.poll_answer(hpp_status("COMPLETED", 40, json!({"order_id": "om-0001"})));
+        s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+        s
+    }
 }
 
 pub fn describe(e: &Event) -> String {
