@@ -195,18 +195,14 @@ fn path_text(path: &serde_path_to_error::Path) -> String {
                 let _ = write!(out, "[{index}]");
                 continue;
             }
-            Segment::Map { key } => key.as_str(),
-            Segment::Enum { variant } => variant.as_str(),
+            Segment::Map { key: name } | Segment::Enum { variant: name } if is_name(name) => name,
+            Segment::Map { .. } | Segment::Enum { .. } => "<key>",
             Segment::Unknown => "?",
         };
         if !out.is_empty() {
             out.push('.');
         }
-        out.push_str(if name == "?" || is_name(name) {
-            name
-        } else {
-            "<key>"
-        });
+        out.push_str(name);
     }
     if out.is_empty() {
         out.push('.');

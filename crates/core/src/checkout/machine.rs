@@ -198,6 +198,11 @@ impl OrderInfo {
             unsettled_refunds: 0,
         }
     }
+
+    /// Whether a capture or refund refused on a replay waits for a read to settle it.
+    fn has_unsettled(&self) -> bool {
+        self.unsettled_captures > 0 || self.unsettled_refunds > 0
+    }
 }
 
 fn is_zero(amount: &i64) -> bool {
@@ -476,40 +481,78 @@ impl Core {
     }
 
     pub(super) fn capturable(&self) -> i64 {
-        let Some(o) = &self.order else { return 0 };
-        if o.authorization_expired {
+        if self.order.as_ref().is_none_or(|o| o.authorization_expired) {
             return 0;
         }
-        o.authorized
-            .saturating_sub(o.captured)
-            .saturating_sub(self.pending_captures())
+        self.left(Call::Capture)
+    }
+
+    fn refundable(&self) -> i64 {
+        self.left(Call::Refund)
+    }
+
+    /// What may still be asked for: the room the order leaves, less what is queued.
+    fn left(&self, call: Call) -> i64 {
+        let queued = self.queue(call).iter().map(|m| m.amount);
+        queued
+            .fold(self.room(call), |left, amount| left.saturating_sub(amount))
             .max(0)
+    }
+
+    /// What the order leaves for captures (authorized − captured) or refunds (captured −
+    /// refunded), less what is under way. Amounts come from Klarna's answers: saturating, so
+    /// no answer can overflow them.
+    fn room(&self, call: Call) -> i64 {
+        let Some(o) = &self.order else { return 0 };
+        let (total, done) = match call {
+            Call::Capture => (o.authorized, o.captured),
+            _ => (o.captured, o.refunded),
+        };
+        total
+            .saturating_sub(done)
+            .saturating_sub(self.under_way(call))
+    }
+
+    /// Captures (or refunds) under way: in flight, waiting to be replayed, or unsettled.
+    fn under_way(&self, call: Call) -> i64 {
+        let sent = self.inflight.as_ref().map_or(0, |f| f.spec.amount_of(call));
+        let replayed = self.retry_at.as_ref().map_or(0, |p| p.spec.amount_of(call));
+        let unsettled = self.order.as_ref().map_or(0, |o| match call {
+            Call::Capture => o.unsettled_captures,
+            _ => o.unsettled_refunds,
+        });
+        sent.saturating_add(replayed).saturating_add(unsettled)
+    }
+
+    /// Whether a capture is counted, under way or queued.
+    pub(super) fn captured_or_capturing(&self) -> bool {
+        self.order.as_ref().is_some_and(|o| o.captured > 0)
+            || self.under_way(Call::Capture) > 0
+            || !self.intents.captures.is_empty()
+    }
+
+    fn queue(&self, call: Call) -> &VecDeque<Money> {
+        match call {
+            Call::Capture => &self.intents.captures,
+            _ => &self.intents.refunds,
+        }
     }
 
     /// Drops the queued captures and refunds that no longer fit in what the latest order read
     /// left (oldest kept first), each with [`Event::Withdrawn`]. A call already sent, or
     /// waiting to be replayed, keeps its place: its outcome may be committed.
     pub(super) fn withdraw_what_no_longer_fits(&mut self) {
-        let Some(o) = &self.order else { return };
-        let (authorized, captured, refunded) = (o.authorized, o.captured, o.refunded);
-        // Amounts come from Klarna's answer: saturating, so no answer can overflow them.
-        let left = authorized
-            .saturating_sub(captured)
-            .saturating_sub(self.under_way(Call::Capture));
-        self.withdraw_beyond(Call::Capture, left);
-        let left = captured
-            .saturating_sub(refunded)
-            .saturating_sub(self.under_way(Call::Refund));
-        self.withdraw_beyond(Call::Refund, left);
+        self.withdraw_beyond(Call::Capture);
+        self.withdraw_beyond(Call::Refund);
     }
 
-    /// Keeps the queued captures (or refunds) that fit in `left`, oldest first; each one
-    /// withdrawn is reported with what is left after those kept.
-    fn withdraw_beyond(&mut self, call: Call, mut left: i64) {
-        let queue = if call == Call::Capture {
-            &mut self.intents.captures
-        } else {
-            &mut self.intents.refunds
+    /// Keeps the queued captures (or refunds) that fit in the order's room, oldest first; each
+    /// one withdrawn is reported with what is left after those kept.
+    fn withdraw_beyond(&mut self, call: Call) {
+        let mut left = self.room(call);
+        let queue = match call {
+            Call::Capture => &mut self.intents.captures,
+            _ => &mut self.intents.refunds,
         };
         let mut withdrawn = Vec::new();
         queue.retain(|m| {
@@ -532,46 +575,10 @@ impl Core {
         }
     }
 
-    fn refundable(&self) -> i64 {
-        let Some(o) = &self.order else { return 0 };
-        o.captured
-            .saturating_sub(o.refunded)
-            .saturating_sub(self.pending_refunds())
-            .max(0)
-    }
-
-    /// Captures (or refunds) under way: in flight, waiting to be replayed, or unsettled.
-    fn under_way(&self, call: Call) -> i64 {
-        let sent = self.inflight.as_ref().map_or(0, |f| f.spec.amount_of(call));
-        let replayed = self.retry_at.as_ref().map_or(0, |p| p.spec.amount_of(call));
-        let unsettled = self.order.as_ref().map_or(0, |o| match call {
-            Call::Capture => o.unsettled_captures,
-            _ => o.unsettled_refunds,
-        });
-        sent.saturating_add(replayed).saturating_add(unsettled)
-    }
-
-    /// Under way, and queued.
-    fn pending_money(&self, call: Call, queued: &VecDeque<Money>) -> i64 {
-        queued.iter().fold(self.under_way(call), |total, m| {
-            total.saturating_add(m.amount)
-        })
-    }
-
-    fn pending_captures(&self) -> i64 {
-        self.pending_money(Call::Capture, &self.intents.captures)
-    }
-
-    fn pending_refunds(&self) -> i64 {
-        self.pending_money(Call::Refund, &self.intents.refunds)
-    }
-
     /// Whether a write waits for an order read: an unsettled call, or queued writes.
     pub(super) fn money_waits_for_a_read(&self) -> bool {
         let i = &self.intents;
-        self.order
-            .as_ref()
-            .is_some_and(|o| o.unsettled_captures > 0 || o.unsettled_refunds > 0)
+        self.order.as_ref().is_some_and(OrderInfo::has_unsettled)
             || !i.captures.is_empty()
             || !i.refunds.is_empty()
             || i.cancel_order.is_some()
@@ -580,10 +587,7 @@ impl Core {
     fn money_in_flight(&self) -> bool {
         self.inflight.as_ref().is_some_and(|f| f.spec.moves_money())
             || self.retry_at.as_ref().is_some_and(|p| p.spec.moves_money())
-            || self
-                .order
-                .as_ref()
-                .is_some_and(|o| o.unsettled_captures > 0 || o.unsettled_refunds > 0)
+            || self.order.as_ref().is_some_and(OrderInfo::has_unsettled)
     }
 
     pub(super) fn poll_timeout(&self) -> Option<Timestamp> {

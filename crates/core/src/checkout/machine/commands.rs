@@ -228,10 +228,6 @@ impl Core {
         Ok(())
     }
 
-    pub(super) fn captured_or_capturing(&self) -> bool {
-        self.order.as_ref().is_some_and(|o| o.captured > 0) || self.pending_captures() > 0
-    }
-
     pub(super) fn next_seq(&mut self) -> u32 {
         self.intents.seq = self.intents.seq.saturating_add(1);
         self.intents.seq
