@@ -151,11 +151,19 @@ fn hpp_session_expires_after_a_final_read() {
     let deadline = s.checkout.deadlines().hpp_session.expect("known");
     let kp = s.checkout.deadlines().kp_session.expect("known");
     assert!(deadline <= kp.saturating_sub(minutes(60)));
-    // Jump past the deadline: the checkout makes one last read before giving up.
+    // Jump past the deadline: the checkout closes the door (disables the session), then
+    // makes one last read before giving up.
     s.now = (deadline.unix_seconds() - ts(0).unix_seconds()) + 1;
     s.advance(0);
+    s.expect_request("DELETE", "/hpp/v1/sessions/hpp-0001");
+    s.reply(no_content());
+    assert_eq!(
+        s.state(),
+        State::AwaitingConsumer,
+        "not until a read says so"
+    );
     s.expect_request("GET", "/hpp/v1/sessions/hpp-0001");
-    s.reply(hpp_status("WAITING", 0, json!({})));
+    s.reply(hpp_status("DISABLED", 0, json!({})));
     assert_eq!(s.state(), State::Expired);
     assert_eq!(s.checkout.expired(), Some(Deadline::HppSession));
     insta::assert_snapshot!(s.transcript());
@@ -373,24 +381,89 @@ fn a_replay_refused_leaves_its_capture_reserved_until_a_read_settles_it() {
     insta::assert_snapshot!(s.transcript());
 }
 
-/// The same, when the read shows the first attempt did not commit: the amount is capturable
-/// again.
+/// Outside finding (issue 10, A3): reads may lag behind Klarna's writes, so a read that does
+/// not show a capture whose outcome is unknown is no proof it did not commit. It used to free
+/// the amount, and a second capture went out under a new key. Now the capture is re-sent under
+/// its own key (executed at most once by Klarna) and counted once.
 #[test]
-fn a_read_showing_a_refused_capture_uncommitted_frees_its_amount() {
+fn a_read_not_showing_a_refused_capture_resends_it_under_its_own_key() {
     let mut s = Scenario::placed_by_hpp();
     s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * 86_400));
     s.command("capture 5000", |c, now| c.capture(Some(5_000), now));
+    let key = s.request().headers()["klarna-idempotency-key"].clone();
     s.fail(TransportFailure::OutcomeUnknown);
     s.wait();
-    s.reply(error(400, "BAD_VALUE", "Bad value."));
+    s.reply(error(403, "FORBIDDEN", "Forbidden by a proxy."));
     assert_eq!(s.checkout.capturable_amount(), TOTAL - 5_000);
     s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+    // The read lags: it does not show the capture yet.
     s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * 86_400));
-    assert_eq!(s.checkout.capturable_amount(), TOTAL);
+    assert_eq!(
+        s.checkout.capturable_amount(),
+        TOTAL - 5_000,
+        "still reserved: a lagging read proves nothing"
+    );
+    assert!(matches!(
+        s.checkout.capture(Some(TOTAL - 4_999), s.ts()),
+        Err(CommandError::ExceedsRemaining { .. })
+    ));
+    s.expect_request("POST", "/ordermanagement/v1/orders/om-0001/captures");
+    assert_eq!(s.request().headers()["klarna-idempotency-key"], key);
+    assert_eq!(s.request().body(), br#"{"captured_amount":5000}"#);
+    // Klarna answers the replay with the first attempt's capture.
+    s.reply(created_with("capture-id", "cap-1", "captures"));
+    assert_eq!(s.checkout.captured_amount(), 5_000);
+    assert_eq!(s.checkout.capturable_amount(), TOTAL - 5_000);
+    insta::assert_snapshot!(s.transcript());
 }
 
-/// Past the OM deadline, a checkout holding an unsettled capture waits for the read that
-/// settles it, then expires if it shows nothing captured (it used to stall: no request, no
+/// The other ends of the same rule: a read that shows the unsettled capture settles it as
+/// committed; once Klarna no longer honours its key (24 h), a read that does not show it
+/// frees its amount (by then a committed write is visible), reported as `Withdrawn`.
+#[test]
+fn an_unsettled_capture_is_settled_by_a_read_showing_it_or_freed_after_the_key_window() {
+    let refused = |s: &mut Scenario| {
+        s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * 86_400));
+        s.command("capture 5000", |c, now| c.capture(Some(5_000), now));
+        s.fail(TransportFailure::OutcomeUnknown);
+        s.wait();
+        s.reply(error(400, "BAD_VALUE", "Bad value."));
+        s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+    };
+    let mut s = Scenario::placed_by_hpp();
+    refused(&mut s);
+    s.reply(om_order("PART_CAPTURED", TOTAL, 5_000, 28 * 86_400));
+    assert_eq!(s.checkout.captured_amount(), 5_000);
+    assert_eq!(s.checkout.capturable_amount(), TOTAL - 5_000);
+    assert!(s.pending.is_none(), "nothing re-sent");
+    assert!(s
+        .log
+        .iter()
+        .any(|l| l.contains("Captured { capture_id: None, amount: 5000, captured_total: 5000 }")));
+
+    let mut s = Scenario::placed_by_hpp();
+    refused(&mut s);
+    let read = s.pending.take().expect("the read");
+    s.now += 25 * 3_600;
+    s.checkout
+        .handle_response(
+            read.0,
+            om_order("AUTHORIZED", TOTAL, 0, 28 * 86_400),
+            s.ts(),
+        )
+        .expect("in flight");
+    s.drain();
+    assert!(s.pending.is_none(), "not re-sent past the key's window");
+    assert_eq!(s.checkout.capturable_amount(), TOTAL);
+    assert!(s
+        .log
+        .iter()
+        .any(|l| l.contains("Withdrawn { call: Capture, amount: 5000")));
+}
+
+/// Past the OM deadline, a checkout holding an unsettled capture keeps asking about it (its
+/// key is re-sent, which asks what happened at no risk) until a read shows it or its key's
+/// window is over, then expires if nothing was captured (it used to stall: no request, no
 /// timeout, never terminal).
 #[test]
 fn an_unsettled_capture_past_the_om_deadline_expires_once_a_read_settles_it() {
@@ -419,10 +492,18 @@ fn an_unsettled_capture_past_the_om_deadline_expires_once_a_read_settles_it() {
         State::OrderPlaced,
         "a capture may have committed"
     );
-    assert!(s.checkout.poll_timeout().is_some() || s.pending.is_some());
-    if s.pending.is_none() {
-        s.wait();
+    // Ask and ask again: reads that do not show it, replays under its key refused.
+    for _ in 0..3 {
+        if s.pending.is_none() {
+            s.wait();
+        }
+        s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+        s.reply(om_order("AUTHORIZED", TOTAL, 0, -3_000));
+        assert_eq!(s.state(), State::OrderPlaced);
+        s.expect_request("POST", "/ordermanagement/v1/orders/om-0001/captures");
+        s.reply(error(403, "CAPTURE_NOT_ALLOWED", "Capture not allowed."));
     }
+    s.now += 24 * 3_600;
     s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
     s.reply(om_order("AUTHORIZED", TOTAL, 0, -3_000));
     assert_eq!(s.state(), State::Expired);
@@ -632,7 +713,22 @@ fn snapshots_from_before_key_scheme_2_keep_their_idempotency_keys() {
     // The capture was sent; the process dies before its answer. The snapshot it left was
     // written by a build before key scheme 2: no `key_scheme`, keys made with an HMAC each.
     let mut doc: serde_json::Value = serde_json::from_slice(&s.checkout.snapshot()).expect("json");
-    assert_eq!(doc["key_scheme"], json!("2"));
+    assert_eq!(doc["key_scheme"], json!("3"));
+    // Written by a build with key scheme 2 (namespace, call and sequence mixed, not bound to
+    // the order): the key that build sent for this checkout's first capture, as pinned in
+    // the transcripts of that build.
+    let mut v2 = doc.clone();
+    v2["key_scheme"] = json!("2");
+    let mut restored =
+        Checkout::restore(api(), &serde_json::to_vec(&v2).expect("json")).expect("restores");
+    restored.resume_after_restart(s.ts());
+    let later = restored.poll_timeout().expect("retry scheduled");
+    restored.handle_timeout(later);
+    let (_, replay) = restored.poll_request().expect("replayed");
+    assert_eq!(
+        replay.headers()["klarna-idempotency-key"],
+        "24d8f2de-dac8-8d54-a580-03e53692e4f6"
+    );
     doc.as_object_mut().expect("object").remove("key_scheme");
     doc["keys"] = json!("000102030405060708090a0b0c0d0e0f");
     let legacy = serde_json::to_vec(&doc).expect("json");

@@ -33,6 +33,15 @@ mod views;
 
 pub(super) const FORMAT_VERSION: u32 = 1;
 const SEEN_EVENTS: usize = 32;
+/// The largest amount a valid order can have (every line at the largest line amount): what a
+/// snapshot's amounts are checked against on restore.
+const MAX_AMOUNT: i64 = crate::validate::MAX_ORDER_LINES as i64 * crate::validate::MAX_LINE_AMOUNT;
+/// How long Klarna honours a `Klarna-Idempotency-Key` after its first attempt.
+const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(24 * 3600);
+/// How long past Klarna's expiry a closing checkout keeps trying to disable and read its
+/// session before it gives up (Klarna answers 404 for a session it dropped, which ends it
+/// sooner).
+const CLOSING_GRACE: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub(super) struct Core {
@@ -73,8 +82,24 @@ pub(super) struct Core {
     next_poll: Option<Timestamp>,
     #[serde(default)]
     polls: u32,
-    #[serde(default)]
-    final_read: bool,
+    /// Past the HPP deadline: the session is being disabled, then read, before the checkout
+    /// gives up on it (a session left open could still be paid). Snapshots before this rule
+    /// called it `final_read` (one last read, then expired).
+    #[serde(
+        default,
+        alias = "final_read",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    closing: bool,
+    /// Expired at the HPP deadline, then an authentic status callback arrived: one verifying
+    /// read, which revives the checkout if it shows the consumer completed (money taken must
+    /// surface).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    late_read: bool,
+    /// When the last session read was sent: hints (redirects, callbacks) never make reads
+    /// closer together than the poll policy's initial interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_read_at: Option<Timestamp>,
     next_id: u64,
     last_now: Timestamp,
     #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
@@ -175,13 +200,30 @@ pub(super) struct OrderInfo {
     expires_at: Option<Timestamp>,
     #[serde(default)]
     authorization_expired: bool,
-    /// Captures whose outcome a replay's 4xx left unsettled (an earlier attempt may have
-    /// committed): reserved, as if under way, until an order read answers.
+    /// Snapshots before the lag rule: captures whose outcome a replay's 4xx left unsettled,
+    /// with nothing to replay them by. Reserved until the next order read (the old rule).
     #[serde(default, skip_serializing_if = "is_zero")]
     unsettled_captures: i64,
     /// The same for refunds.
     #[serde(default, skip_serializing_if = "is_zero")]
     unsettled_refunds: i64,
+    /// Captures and refunds whose outcome a replay's 4xx left unknown (an earlier attempt may
+    /// have committed): reserved, as if under way, until an order read shows them or, while
+    /// their key is honoured, re-sent under that key (see `Core::settle_unsettled`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    unsettled: Vec<Unsettled>,
+}
+
+/// A capture or refund whose outcome is unknown and that Klarna refused to replay.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct Unsettled {
+    /// [`Call::Capture`] or [`Call::Refund`].
+    call: Call,
+    /// The call, with its sequence number (its key) and first attempt.
+    money: Money,
+    /// The order's captured (or refunded) total the checkout knew when it was refused: a read
+    /// showing at least this plus the amount shows it committed.
+    before: i64,
 }
 
 impl OrderInfo {
@@ -196,12 +238,25 @@ impl OrderInfo {
             authorization_expired: false,
             unsettled_captures: 0,
             unsettled_refunds: 0,
+            unsettled: Vec::new(),
         }
     }
 
     /// Whether a capture or refund refused on a replay waits for a read to settle it.
     fn has_unsettled(&self) -> bool {
-        self.unsettled_captures > 0 || self.unsettled_refunds > 0
+        self.unsettled_captures > 0 || self.unsettled_refunds > 0 || !self.unsettled.is_empty()
+    }
+
+    /// Captures (or refunds) reserved as unsettled.
+    fn unsettled_amount(&self, call: Call) -> i64 {
+        let legacy = match call {
+            Call::Capture => self.unsettled_captures,
+            _ => self.unsettled_refunds,
+        };
+        self.unsettled
+            .iter()
+            .filter(|u| u.call == call)
+            .fold(legacy, |sum, u| sum.saturating_add(u.money.amount))
     }
 }
 
@@ -224,6 +279,10 @@ struct Intents {
     distribute: VecDeque<DistributionRequest>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     disable: bool,
+    /// The merchant asked to disable the session (as opposed to the checkout closing it at
+    /// its deadline): the session ends `Disabled`, not `Expired`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    merchant_disable: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     place: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -244,6 +303,23 @@ struct Intents {
 struct Money {
     seq: u32,
     amount: i64,
+    /// When it was first sent: Klarna honours its key for [`IDEMPOTENCY_WINDOW`] from then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    since: Option<Timestamp>,
+    /// Re-sent under its key after its outcome was left unknown: a refusal keeps it unsettled.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    replay: bool,
+}
+
+impl Money {
+    fn new(seq: u32, amount: i64) -> Self {
+        Self {
+            seq,
+            amount,
+            since: None,
+            replay: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -363,7 +439,7 @@ impl Core {
             id: checkout_id,
             secret,
             keys,
-            key_scheme: KeyScheme::Mixed,
+            key_scheme: KeyScheme::Order,
             session,
             urls: merchant_urls,
             options,
@@ -381,7 +457,9 @@ impl Core {
             retry_at: None,
             next_poll: None,
             polls: 0,
-            final_read: false,
+            closing: false,
+            late_read: false,
+            last_read_at: None,
             next_id: 0,
             last_now: now,
             seen: VecDeque::new(),
@@ -458,6 +536,15 @@ impl Core {
         Some(at.saturating_sub(self.margin))
     }
 
+    /// While closing (see `closing`), when to stop trying: Klarna's own expiry (the deadline
+    /// before the margin), plus [`CLOSING_GRACE`] for a disable or read that Klarna keeps
+    /// failing (it may keep the session a little longer than the checkout's lower bound).
+    fn closing_stop(&self, deadline: Timestamp) -> Timestamp {
+        deadline
+            .saturating_add(self.margin)
+            .saturating_add(CLOSING_GRACE)
+    }
+
     fn token_deadline(&self) -> Option<Timestamp> {
         self.auth
             .as_ref()
@@ -517,10 +604,7 @@ impl Core {
     fn under_way(&self, call: Call) -> i64 {
         let sent = self.inflight.as_ref().map_or(0, |f| f.spec.amount_of(call));
         let replayed = self.retry_at.as_ref().map_or(0, |p| p.spec.amount_of(call));
-        let unsettled = self.order.as_ref().map_or(0, |o| match call {
-            Call::Capture => o.unsettled_captures,
-            _ => o.unsettled_refunds,
-        });
+        let unsettled = self.order.as_ref().map_or(0, |o| o.unsettled_amount(call));
         sent.saturating_add(replayed).saturating_add(unsettled)
     }
 
@@ -585,14 +669,21 @@ impl Core {
     }
 
     fn money_in_flight(&self) -> bool {
+        let i = &self.intents;
         self.inflight.as_ref().is_some_and(|f| f.spec.moves_money())
             || self.retry_at.as_ref().is_some_and(|p| p.spec.moves_money())
             || self.order.as_ref().is_some_and(OrderInfo::has_unsettled)
+            || i.captures.iter().chain(&i.refunds).any(|m| m.replay)
     }
 
     pub(super) fn poll_timeout(&self) -> Option<Timestamp> {
         if self.phase.is_terminal() {
-            return None;
+            // A late read waiting out a retry is the only thing a terminal checkout does.
+            return self
+                .retry_at
+                .as_ref()
+                .filter(|_| self.late_read && self.inflight.is_none())
+                .map(|p| p.at);
         }
         let mut next: Option<Timestamp> = None;
         let mut consider = |t: Option<Timestamp>| {
@@ -607,10 +698,8 @@ impl Core {
             }
         }
         match &self.phase {
-            Phase::AwaitingConsumer if !self.final_read => consider(self.hpp_deadline()),
-            Phase::AwaitingConsumer => {
-                consider(self.hpp_deadline().map(|d| d.saturating_add(self.margin)))
-            }
+            Phase::AwaitingConsumer if !self.closing => consider(self.hpp_deadline()),
+            Phase::AwaitingConsumer => consider(self.hpp_deadline().map(|d| self.closing_stop(d))),
             Phase::Authorized => consider(self.token_deadline()),
             Phase::OrderPlaced if !self.order.as_ref().is_some_and(|o| o.authorization_expired) => {
                 consider(self.order_deadline())
@@ -666,21 +755,31 @@ impl Core {
                     return;
                 }
                 let klarna_expiry = deadline.saturating_add(self.margin);
-                if !self.final_read && now >= klarna_expiry {
-                    // Too late even for a last look: Klarna has dropped the session.
-                    if self.inflight.is_none() {
+                if self.closing || now >= klarna_expiry {
+                    // Klarna has dropped the session (a read or disable would find nothing),
+                    // or is past all retrying while closing: give up, unless an answer is
+                    // still on its way.
+                    let stop = if self.closing {
+                        self.closing_stop(deadline)
+                    } else {
+                        klarna_expiry
+                    };
+                    if now >= stop && self.inflight.is_none() {
                         self.enter(Phase::Expired(Deadline::HppSession));
                     }
-                } else if !self.final_read {
-                    // One last read: the consumer may have completed just before the deadline,
-                    // and with PLACE_ORDER an order may exist that must not be lost.
-                    self.final_read = true;
-                    self.next_poll = Some(now);
-                    if self.retry_at.as_ref().is_some_and(|p| p.spec.is_read()) {
-                        self.retry_at = None;
-                    }
-                } else if now >= klarna_expiry && self.inflight.is_none() {
-                    self.enter(Phase::Expired(Deadline::HppSession));
+                    return;
+                }
+                // Close the door before walking away: a session left open could still be paid
+                // until Klarna drops it. Disable it, then read to learn whether the consumer
+                // completed first ("already completed" answers lead to the read too).
+                self.closing = true;
+                if !self.intents.merchant_disable {
+                    self.intents.disable = true;
+                }
+                self.intents.distribute.clear();
+                self.next_poll = None;
+                if self.retry_at.as_ref().is_some_and(|p| p.spec.is_read()) {
+                    self.retry_at = None;
                 }
             }
             Phase::Authorized => {
@@ -725,7 +824,9 @@ impl Core {
                 {
                     return; // an unresolved capture keeps its chance to be confirmed
                 }
-                self.intents.captures.clear();
+                // New captures cannot be made any more; a capture re-sent under its key to
+                // settle an unknown outcome keeps its place (it asks what happened).
+                self.intents.captures.retain(|m| m.replay);
                 let captured = if let Some(o) = self.order.as_mut() {
                     o.authorization_expired = true;
                     o.captured
@@ -746,7 +847,25 @@ impl Core {
 
     pub(super) fn drive(&mut self, now: Timestamp) {
         self.enforce_deadlines(now);
-        if self.phase.is_terminal() || self.inflight.is_some() {
+        if self.inflight.is_some() {
+            return;
+        }
+        if self.phase.is_terminal() {
+            // Terminal states absorb everything but the late read (see `late_read`), which
+            // is given up once Klarna itself has dropped the session.
+            if self.late_read && self.hpp.as_ref().is_some_and(|h| now >= h.expires_at) {
+                self.late_read = false;
+                self.retry_at = None;
+            }
+            if self.late_read {
+                match &self.retry_at {
+                    Some(p) if p.at > now => {}
+                    _ => {
+                        let attempt = self.retry_at.take().map_or(0, |p| p.attempt);
+                        self.issue(Spec::ReadHppSession, attempt, now);
+                    }
+                }
+            }
             return;
         }
         if let Some(p) = &self.retry_at {
@@ -817,10 +936,12 @@ impl Core {
                 if let Some(seq) = self.intents.cancel_order.take() {
                     return Some(Spec::CancelOrder(seq));
                 }
-                if let Some(m) = self.intents.captures.pop_front() {
+                if let Some(mut m) = self.intents.captures.pop_front() {
+                    m.since.get_or_insert(now);
                     return Some(Spec::Capture(m));
                 }
-                if let Some(m) = self.intents.refunds.pop_front() {
+                if let Some(mut m) = self.intents.refunds.pop_front() {
+                    m.since.get_or_insert(now);
                     return Some(Spec::Refund(m));
                 }
                 None
@@ -830,6 +951,9 @@ impl Core {
     }
 
     fn issue(&mut self, spec: Spec, attempt: u32, now: Timestamp) {
+        if spec == Spec::ReadHppSession {
+            self.last_read_at = Some(now);
+        }
         let id = self.next_id;
         self.next_id = self.next_id.saturating_add(1);
         self.inflight = Some(InFlight {
@@ -887,8 +1011,26 @@ impl Core {
             .map(|f| RequestId(f.id))
     }
 
-    fn idempotency_key(&self, op: IdempotentOp, seq: u32) -> Result<om::IdempotencyKey, Error> {
+    fn idempotency_key(
+        &self,
+        op: IdempotentOp,
+        seq: u32,
+        order_id: &str,
+    ) -> Result<om::IdempotencyKey, Error> {
         let key = match self.key_scheme {
+            KeyScheme::Order => {
+                let mut message = String::with_capacity(24 + order_id.len());
+                message.push_str("order/");
+                message.push_str(order_id);
+                message.push('/');
+                message.push(char::from(b'0' + op as u8));
+                message.push('/');
+                message.push_str(&seq.to_string());
+                uuid_v8(&digest::hmac_sha256(
+                    self.keys.expose().as_bytes(),
+                    message.as_bytes(),
+                ))
+            }
             KeyScheme::Mixed => idempotency_uuid(self.keys.expose(), op as u8, seq),
             KeyScheme::Hmac => {
                 let name = match op {
@@ -920,23 +1062,31 @@ impl Core {
         }
         // Amounts a snapshot carries were checked when they were made; a tampered one must
         // not make more capturable (or refundable) than was authorized.
+        let amount = |a: i64| (0..=MAX_AMOUNT).contains(&a);
         let amounts_valid = self.order.as_ref().is_none_or(|o| {
-            o.authorized >= 0
-                && o.captured >= 0
-                && o.refunded >= 0
-                && o.unsettled_captures >= 0
-                && o.unsettled_refunds >= 0
+            amount(o.authorized)
+                && amount(o.captured)
+                && amount(o.refunded)
+                && o.refunded <= o.captured
+                && amount(o.unsettled_captures)
+                && amount(o.unsettled_refunds)
+                && o.unsettled.iter().all(|u| {
+                    matches!(u.call, Call::Capture | Call::Refund)
+                        && u.money.amount > 0
+                        && amount(u.money.amount)
+                        && amount(u.before)
+                })
         }) && self
             .intents
             .captures
             .iter()
             .chain(&self.intents.refunds)
-            .all(|m| m.amount > 0);
+            .all(|m| m.amount > 0 && amount(m.amount));
         if !amounts_valid {
             return Err(invalid(
                 "order",
                 ValidationProblem::Pattern {
-                    expected: "amounts of zero or more",
+                    expected: "amounts from 0 to the largest valid order, refunds within captures",
                 },
             ));
         }
@@ -1004,18 +1154,21 @@ impl Core {
             }
             Spec::ReadOrder => om::GetOrder::new(order_id()?).to_request(api),
             Spec::Capture(m) => {
-                let key = self.idempotency_key(IdempotentOp::Capture, m.seq)?;
-                om::CreateCapture::new(order_id()?, om::CaptureRequest::new(m.amount), Some(key))
+                let order_id = order_id()?;
+                let key = self.idempotency_key(IdempotentOp::Capture, m.seq, &order_id)?;
+                om::CreateCapture::new(order_id, om::CaptureRequest::new(m.amount), Some(key))
                     .to_request(api)
             }
             Spec::Refund(m) => {
-                let key = self.idempotency_key(IdempotentOp::Refund, m.seq)?;
-                om::CreateRefund::new(order_id()?, om::RefundRequest::new(m.amount), Some(key))
+                let order_id = order_id()?;
+                let key = self.idempotency_key(IdempotentOp::Refund, m.seq, &order_id)?;
+                om::CreateRefund::new(order_id, om::RefundRequest::new(m.amount), Some(key))
                     .to_request(api)
             }
             Spec::CancelOrder(seq) => {
-                let key = self.idempotency_key(IdempotentOp::CancelOrder, *seq)?;
-                om::CancelOrder::new(order_id()?, Some(key)).to_request(api)
+                let order_id = order_id()?;
+                let key = self.idempotency_key(IdempotentOp::CancelOrder, *seq, &order_id)?;
+                om::CancelOrder::new(order_id, Some(key)).to_request(api)
             }
         }
     }
@@ -1029,9 +1182,15 @@ enum KeyScheme {
     #[default]
     #[serde(rename = "1")]
     Hmac,
-    /// [`idempotency_uuid`]: the namespace with the call and sequence mixed in.
+    /// [`idempotency_uuid`]: the namespace with the call and sequence mixed in. Only
+    /// restored snapshots use it.
     #[serde(rename = "2")]
     Mixed,
+    /// `UUIDv8(HMAC-SHA-256(namespace, "order/<order id>/<op>/<seq>"))`: bound to the order,
+    /// so a checkout id reused by mistake (same seed, same namespace) can never replay the
+    /// first purchase's captures, refunds or cancels against another order's keys.
+    #[serde(rename = "3")]
+    Order,
 }
 
 /// The OM writes that carry an idempotency key; the discriminant is mixed into the key.

@@ -52,6 +52,7 @@ impl Core {
             return Err(self.not_allowed("disable"));
         }
         self.intents.disable = true;
+        self.intents.merchant_disable = true;
         Ok(())
     }
 
@@ -167,7 +168,7 @@ impl Core {
             });
         }
         let seq = self.next_seq();
-        self.intents.captures.push_back(Money { seq, amount });
+        self.intents.captures.push_back(Money::new(seq, amount));
         Ok(())
     }
 
@@ -192,7 +193,7 @@ impl Core {
             });
         }
         let seq = self.next_seq();
-        self.intents.refunds.push_back(Money { seq, amount });
+        self.intents.refunds.push_back(Money::new(seq, amount));
         Ok(())
     }
 

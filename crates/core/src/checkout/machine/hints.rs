@@ -28,6 +28,13 @@ impl Core {
             self.seen.pop_front();
         }
         self.seen.push_back(cb.event_id);
+        let live_at_klarna = self.hpp.as_ref().is_some_and(|h| now < h.expires_at);
+        if self.phase == Phase::Expired(Deadline::HppSession) && live_at_klarna {
+            // Authentic, and the checkout gave up at the HPP deadline: a payment completed in
+            // the last moments must still surface. One verifying read (`late_read`).
+            self.late_read = true;
+            return Ok(CallbackOutcome::ReadScheduled);
+        }
         Ok(self.hint(now))
     }
 
@@ -73,15 +80,23 @@ impl Core {
         Ok(kind)
     }
 
+    /// A redirect or callback: read soon. Hints are unauthenticated (a redirect) or cheap to
+    /// repeat, so they never hasten a read past what Klarna asked for (a read waiting out a
+    /// `Retry-After` or a backoff keeps its time) and never make reads closer together than
+    /// the poll policy's initial interval.
     pub(super) fn hint(&mut self, now: Timestamp) -> CallbackOutcome {
         if self.phase != Phase::AwaitingConsumer {
             return CallbackOutcome::Ignored;
         }
-        self.next_poll = Some(now);
-        self.polls = 0;
         if self.retry_at.as_ref().is_some_and(|p| p.spec.is_read()) {
-            self.retry_at = None;
+            return CallbackOutcome::ReadScheduled;
         }
+        let earliest = self
+            .last_read_at
+            .map_or(now, |t| t.saturating_add(self.poll.initial))
+            .max(now);
+        self.next_poll = Some(self.next_poll.map_or(earliest, |at| at.min(earliest)));
+        self.polls = 0;
         CallbackOutcome::ReadScheduled
     }
 }

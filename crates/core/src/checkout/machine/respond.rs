@@ -19,7 +19,7 @@ impl Core {
         now: Timestamp,
     ) -> Result<(), InputError> {
         let f = self.take_inflight(id)?;
-        if self.phase.is_terminal() {
+        if self.phase.is_terminal() && !self.late_read {
             return Ok(());
         }
         match failure {
@@ -36,7 +36,7 @@ impl Core {
         now: Timestamp,
     ) -> Result<(), InputError> {
         let f = self.take_inflight(id)?;
-        if self.phase.is_terminal() {
+        if self.phase.is_terminal() && !self.late_read {
             return Ok(());
         }
         let status = response.status();
@@ -84,13 +84,17 @@ impl Core {
         err: Option<&ApiError>,
     ) {
         let attempt = f.attempt.saturating_add(1);
-        let unlimited = f.spec.is_read() || f.spec.moves_money();
+        // Reads never give up before their deadline, nor writes that move money, nor the
+        // disable that closes a session at its deadline; a late read (terminal) does.
+        let unlimited = (f.spec.is_read() && !self.phase.is_terminal())
+            || f.spec.moves_money()
+            || (f.spec == Spec::Disable && self.closing);
         if !unlimited && attempt >= self.retry.max_attempts.max(1) {
             self.give_up(f.spec, err, now);
             return;
         }
         let mut delay = self.retry.delay(attempt);
-        delay += jitter(self.keys.expose(), f.id, delay);
+        delay = delay.saturating_add(jitter(self.keys.expose(), f.id, delay));
         // Honour Retry-After, but never beyond 5 minutes (or the policy's max, if longer): a
         // hostile or broken value must not park the checkout past its deadlines.
         if let Some(ra) = retry_after {
@@ -108,6 +112,10 @@ impl Core {
         match spec {
             Spec::CreateKpSession | Spec::CreateHppSession => {
                 self.enter(Phase::Failed(FailureReason::RetriesExhausted(call)));
+            }
+            Spec::ReadHppSession if self.phase.is_terminal() => {
+                // The late read after an authentic callback could not be made.
+                self.late_read = false;
             }
             _ => {
                 let problem = err.map(ApiProblem::from).unwrap_or(ApiProblem {
@@ -191,6 +199,11 @@ impl Core {
                     method: d.method.clone(),
                 });
             }
+            // Closing at the deadline: the door is shut; a read tells whether the consumer
+            // completed before it was.
+            Spec::Disable if self.closing && !self.intents.merchant_disable => {
+                self.next_poll = Some(now)
+            }
             Spec::Disable => self.enter(Phase::Disabled),
             Spec::PlaceOrder => {
                 match wire::decode::<views::OrderPlaced>(kp::CreateOrder::NAME, response) {
@@ -214,7 +227,7 @@ impl Core {
                 self.enter(Phase::Cancelled(CancelledBy::AuthorizationReleased))
             }
             Spec::ReadOrder => match wire::decode::<views::Order>(om::GetOrder::NAME, response) {
-                Ok(o) => self.on_order(o),
+                Ok(o) => self.on_order(o, now),
                 Err(_) => self.retry_later(f, None, now, None),
             },
             Spec::Capture(m) => {
@@ -273,6 +286,11 @@ impl Core {
     }
 
     pub(super) fn on_refused(&mut self, f: InFlight, err: &ApiError, now: Timestamp) {
+        if self.phase.is_terminal() {
+            // The late read was refused (the session is gone): the checkout stays as it was.
+            self.late_read = false;
+            return;
+        }
         let problem = ApiProblem::from(err);
         let status = err.status.as_u16();
         match f.spec {
@@ -316,10 +334,22 @@ impl Core {
             Spec::PlaceOrder => {
                 let ambiguous = self.place.as_ref().is_some_and(|p| p.ambiguous);
                 let code = err.error_code.as_deref().unwrap_or_default();
-                if ambiguous && matches!(status, 403 | 404 | 409) && code != "REJECTED" {
+                let rejected = status == 403 && code == "REJECTED";
+                if ambiguous && matches!(status, 403 | 404 | 409) && !rejected {
                     // A replay after an unknown outcome was refused as already used: the order
                     // probably exists but Klarna will not tell us its id here.
                     self.enter(Phase::Failed(FailureReason::OrderOutcomeUnknown));
+                } else if ambiguous && !rejected {
+                    // Any other refusal of a replay (credentials rotated: 401; a proxy's 400
+                    // or 422) proves nothing about the attempt whose outcome is unknown: it
+                    // may have placed the order. Keep the byte-identical replay (and nothing
+                    // else) until the token's deadline, where an unresolved outcome fails
+                    // loudly as `OrderOutcomeUnknown`.
+                    self.emit(Event::CallFailed {
+                        call: Call::PlaceOrder,
+                        problem,
+                    });
+                    self.retry_later(f, err.retry_after, now, Some(err));
                 } else if status == 404 {
                     self.enter(Phase::Expired(Deadline::AuthorizationToken));
                 } else if status == 403 {
@@ -343,16 +373,21 @@ impl Core {
                 let call = f.spec.call();
                 // Refused now; but if an earlier attempt's outcome was unknown, it may have
                 // committed (a proxy's 4xx, a replay past the idempotency window): keep the
-                // amount reserved until an order read tells.
-                if f.attempt > 0 {
-                    if let Some(o) = self.order.as_mut() {
-                        let (captured, refunded) = (
-                            f.spec.amount_of(Call::Capture),
-                            f.spec.amount_of(Call::Refund),
-                        );
-                        o.unsettled_captures = o.unsettled_captures.saturating_add(captured);
-                        o.unsettled_refunds = o.unsettled_refunds.saturating_add(refunded);
-                    }
+                // amount reserved until an order read shows it, or its key settles it.
+                let money = match f.spec {
+                    Spec::Capture(m) | Spec::Refund(m) if f.attempt > 0 || m.replay => Some(m),
+                    _ => None,
+                };
+                if let (Some(money), Some(o)) = (money, self.order.as_mut()) {
+                    let before = match call {
+                        Call::Capture => o.captured,
+                        _ => o.refunded,
+                    };
+                    o.unsettled.push(Unsettled {
+                        call,
+                        money,
+                        before,
+                    });
                 }
                 self.emit(Event::CallFailed { call, problem });
                 if self.phase == Phase::OrderPlaced {
@@ -384,6 +419,15 @@ impl Core {
     }
 
     pub(super) fn on_session(&mut self, s: views::HppSession, now: Timestamp) {
+        if self.phase.is_terminal() {
+            // The late read (`late_read`): only a completed payment revives the checkout.
+            self.late_read = false;
+            let paid = s.order_id.is_some() || s.authorization_token.is_some();
+            if s.status != HppStatus::Completed || !paid {
+                return;
+            }
+            self.phase = Phase::AwaitingConsumer;
+        }
         let Some(h) = self.hpp.as_mut() else { return };
         if let Some(e) = s.expires_at {
             if e < h.expires_at {
@@ -418,6 +462,7 @@ impl Core {
                     ));
                     self.phase = Phase::OrderPlaced;
                     self.next_poll = None;
+                    self.closing = false;
                     self.emit(Event::OrderPlaced {
                         order_id,
                         klarna_reference: s.klarna_reference.clone(),
@@ -440,6 +485,7 @@ impl Core {
                     self.auth = Some(AuthInfo { token, expires_at });
                     self.phase = Phase::Authorized;
                     self.next_poll = None;
+                    self.closing = false;
                     let deadline = self.token_deadline().unwrap_or(expires_at);
                     self.emit(Event::Authorized {
                         expires_at: deadline,
@@ -450,20 +496,38 @@ impl Core {
                 }
             }
             HppStatus::Cancelled => self.enter(Phase::Cancelled(CancelledBy::Consumer)),
+            // Disabled by the checkout itself, closing at the deadline: it expired.
+            HppStatus::Disabled if self.closing && !self.intents.merchant_disable => {
+                self.enter(Phase::Expired(Deadline::HppSession))
+            }
             HppStatus::Disabled => self.enter(Phase::Disabled),
             _ => self.after_read(now),
         }
     }
 
     pub(super) fn after_read(&mut self, now: Timestamp) {
-        if self.final_read {
-            self.enter(Phase::Expired(Deadline::HppSession));
-        } else {
+        if !self.closing {
             self.schedule_poll(now);
+            return;
+        }
+        // Closing, and the session still reads as open (the disable was refused, or the read
+        // lags behind it).
+        let klarna_expiry = self.hpp_deadline().map(|d| d.saturating_add(self.margin));
+        if klarna_expiry.is_none_or(|e| now >= e) {
+            self.enter(Phase::Expired(Deadline::HppSession));
+        } else if !self.intents.disable && self.retry_at.is_none() {
+            // Disable again after a poll interval, then read again.
+            let at = now.saturating_add(self.poll.interval(self.polls));
+            self.polls = self.polls.saturating_add(1);
+            self.retry_at = Some(Pending {
+                spec: Spec::Disable,
+                attempt: 0,
+                at,
+            });
         }
     }
 
-    pub(super) fn on_order(&mut self, o: views::Order) {
+    pub(super) fn on_order(&mut self, o: views::Order, now: Timestamp) {
         let margin = self.margin;
         let Some(info) = self.order.as_mut() else {
             return;
@@ -473,10 +537,11 @@ impl Core {
         // captured when placing): it can raise what is counted, never lower it.
         info.captured = info.captured.max(o.captured_amount);
         info.refunded = info.refunded.max(o.refunded_amount);
-        // The read shows whatever an unsettled call committed.
+        // Snapshots before the lag rule: the read settles what they left unsettled.
         info.unsettled_captures = 0;
         info.unsettled_refunds = 0;
         info.expires_at = o.expires_at;
+        let unsettled = std::mem::take(&mut info.unsettled);
         self.emit(Event::OrderUpdated {
             status: o.status.clone(),
             order_amount: o.order_amount,
@@ -489,6 +554,69 @@ impl Core {
             self.enter(Phase::Cancelled(CancelledBy::OrderCancelled));
             return;
         }
+        self.settle_unsettled(unsettled, o.captured_amount, o.refunded_amount, now);
         self.withdraw_what_no_longer_fits();
+    }
+
+    /// What an order read tells of the captures and refunds left unsettled. Reads may lag
+    /// behind Klarna's writes (a write whose answer was lost may still be executing, or be
+    /// visible a moment later), so a read that does not show a call is no proof it did not
+    /// commit. Each one is:
+    /// - settled as committed when the read shows it (the total reached what the checkout
+    ///   knew before it plus its amount);
+    /// - else, while Klarna still honours its key, re-sent under that same key (a key is
+    ///   executed at most once: the replay returns the first answer if it committed, or makes
+    ///   the call now if it did not);
+    /// - else (the key's window is over, by which time a committed write is visible) freed:
+    ///   reported as [`Event::Withdrawn`], its amount may be asked for again.
+    fn settle_unsettled(
+        &mut self,
+        unsettled: Vec<Unsettled>,
+        captured: i64,
+        refunded: i64,
+        now: Timestamp,
+    ) {
+        for u in unsettled {
+            let shown = match u.call {
+                Call::Capture => captured,
+                _ => refunded,
+            };
+            if shown >= u.before.saturating_add(u.money.amount) {
+                let event = match u.call {
+                    Call::Capture => Event::Captured {
+                        capture_id: None,
+                        amount: u.money.amount,
+                        captured_total: captured,
+                    },
+                    _ => Event::Refunded {
+                        refund_id: None,
+                        amount: u.money.amount,
+                        refunded_total: refunded,
+                    },
+                };
+                self.emit(event);
+                continue;
+            }
+            let honoured = u.money.since.is_some_and(|since| {
+                now.saturating_add(self.margin) < since.saturating_add(IDEMPOTENCY_WINDOW)
+            });
+            if honoured {
+                let replay = Money {
+                    replay: true,
+                    ..u.money
+                };
+                match u.call {
+                    Call::Capture => self.intents.captures.push_front(replay),
+                    _ => self.intents.refunds.push_front(replay),
+                }
+            } else {
+                let remaining = self.left(u.call);
+                self.emit(Event::Withdrawn {
+                    call: u.call,
+                    amount: u.money.amount,
+                    remaining,
+                });
+            }
+        }
     }
 }
