@@ -51,6 +51,9 @@ use klarna_hpp_core::model::{OrderLine, OrderLineType};
 use klarna_hpp_core::template::UrlKind;
 use klarna_hpp_core::{Api, Timestamp};
 
+/// How long the consumer's return page waits for a verifying read that is due soon.
+const RETURN_WAIT: Duration = Duration::from_secs(3);
+
 /// The cart every visitor buys (a shop would take it from the session).
 pub fn cart() -> SessionCreate {
     let lines = vec![
@@ -223,7 +226,7 @@ impl Shop {
             let due = row.lock().await.due.is_some_and(|at| at <= now);
             if due {
                 let _ = self
-                    .update(&id, None, |_, _| Ok::<(), InputError>(()))
+                    .update(&id, None, Duration::ZERO, |_, _| Ok::<(), InputError>(()))
                     .await;
             }
         }
@@ -300,6 +303,7 @@ impl Shop {
         &self,
         id: &str,
         what: Option<&'static str>,
+        wait: Duration,
         input: impl FnOnce(&mut Checkout, Timestamp) -> Result<R, InputError> + Send + 'static,
     ) -> Result<(R, View), ShopError> {
         let row = self.rows().get(id).cloned().ok_or(ShopError::NotFound)?;
@@ -317,7 +321,7 @@ impl Shop {
                 (Some(what), Err(e)) => row.note(format!("{what} refused: {e}")),
                 (None, _) => {}
             }
-            shop.settle(&mut checkout, &mut row).await;
+            shop.settle(&mut checkout, &mut row, wait).await;
             row.snapshot = checkout.snapshot();
             row.due = checkout.poll_timeout();
             let view = View::of(&checkout, &row.log);
@@ -334,8 +338,10 @@ impl Shop {
         })
     }
 
-    /// Drives the checkout through everything due now, without sleeping; reacts to events.
-    async fn settle(&self, checkout: &mut Checkout, row: &mut Row) {
+    /// Drives the checkout through everything due now; reacts to events. While the consumer's
+    /// outcome is unknown it also waits up to `wait` for a read that is due soon (hints never
+    /// bring reads closer together than the poll policy's first interval).
+    async fn settle(&self, checkout: &mut Checkout, row: &mut Row, wait: Duration) {
         let driver = &self.inner.driver;
         loop {
             match checkout.poll_output() {
@@ -356,6 +362,13 @@ impl Shop {
                     };
                 }
                 Output::Timeout(at) if at <= driver.clock().now() => {
+                    checkout.handle_timeout(driver.now());
+                }
+                Output::Timeout(at)
+                    if checkout.state() == State::AwaitingConsumer
+                        && at <= driver.now().saturating_add(wait) =>
+                {
+                    driver.clock().sleep_until(at).await;
                     checkout.handle_timeout(driver.now());
                 }
                 _ => break,
@@ -493,9 +506,12 @@ async fn returned(AxumState(shop): AxumState<Shop>, uri: Uri) -> Result<Html<Str
     let id = web::checkout_id(&uri).map_err(|e| ShopError::BadRequest(e.to_string()))?;
     let url = web::redirect_url(&uri);
     let (kind, view) = shop
-        .update(&id, Some("consumer returned"), move |checkout, now| {
-            checkout.handle_redirect(&url, now)
-        })
+        .update(
+            &id,
+            Some("consumer returned"),
+            RETURN_WAIT,
+            move |checkout, now| checkout.handle_redirect(&url, now),
+        )
         .await?;
     let settled = !matches!(
         view.state,
@@ -554,9 +570,12 @@ async fn callback(
         Err(e) => return Ok((e.status(), e.to_string()).into_response()),
     };
     let (outcome, _) = shop
-        .update(&id, Some("status callback"), move |checkout, now| {
-            checkout.handle_callback(&uri, &body, now)
-        })
+        .update(
+            &id,
+            Some("status callback"),
+            Duration::ZERO,
+            move |checkout, now| checkout.handle_callback(&uri, &body, now),
+        )
         .await?;
     Ok((
         StatusCode::OK,

@@ -23,10 +23,24 @@ const HPP_LIFETIME: i64 = 47 * 3600;
 const TOKEN_LIFETIME: i64 = 3600;
 const OM_LIFETIME: i64 = 28 * 86_400;
 
+/// What a lagging order read shows: the order as it was before the last API write.
+#[derive(Debug, Clone, Copy)]
+struct Lag {
+    captured: i64,
+    refunded: i64,
+    /// When the write was sent.
+    at: i64,
+    /// Merchant Portal captures and refunds the checkout had not seen by then (a lagging read
+    /// shows those made before the write).
+    unseen_captured: i64,
+    unseen_refunded: i64,
+}
+
 /// Klarna as far as one checkout can see it; also the reference model the invariants use.
 #[derive(Debug, Default)]
 struct Klarna {
     kp_sessions: u32,
+    kp_created_at: Option<i64>,
     hpp_created_at: Option<i64>,
     status: String,
     token_at: Option<i64>,
@@ -45,11 +59,28 @@ struct Klarna {
     unseen_refunded: i64,
     violations: Vec<String>,
     event_seq: u32,
+    /// Captured (refunded) through the API, by the checkout: never more than it was asked to.
+    api_captured: i64,
+    api_refunded: i64,
+    /// What order reads showed before the last API capture or refund, and when that write
+    /// was sent: a lagging read shows this. Reads lag by minutes, not by the 24 h for which a
+    /// key is honoured (the checkout's assumption, docs/lifecycle.md): a read made an hour
+    /// after the write was sent shows it.
+    before_write: Option<Lag>,
+    /// The next order read lags behind the last write (reads may lag behind Klarna's writes).
+    lag_next_read: bool,
 }
 
 impl Klarna {
     fn hpp_live(&self, now: i64) -> bool {
-        self.hpp_created_at.is_some_and(|c| now < c + HPP_LIFETIME)
+        self.hpp_created_at.is_some() && now < self.hpp_expiry()
+    }
+
+    /// 47 h after creation, and never later than 1 h before its KP session (48 h).
+    fn hpp_expiry(&self) -> i64 {
+        let created = self.hpp_created_at.unwrap_or(0);
+        let kp = self.kp_created_at.unwrap_or(created);
+        (created + HPP_LIFETIME).min(kp + HPP_LIFETIME)
     }
 
     /// `sent` is when the checkout emitted the request (violations are judged then), `now` when it
@@ -72,6 +103,7 @@ impl Klarna {
         match (method, path.as_str()) {
             (Method::POST, "/payments/v1/sessions") => {
                 self.kp_sessions += 1;
+                self.kp_created_at.get_or_insert(now);
                 respond(200, json!({"session_id": "kp-0001", "client_token": "x"}))
             }
             (Method::POST, "/hpp/v1/sessions") => {
@@ -79,10 +111,9 @@ impl Klarna {
                     self.hpp_created_at = Some(now);
                     self.status = "WAITING".into();
                 }
-                let created = self.hpp_created_at.unwrap_or(now);
                 respond(
                     201,
-                    json!({"session_id": "hpp-0001", "redirect_url": "https://pay.example/p/1", "expires_at": iso(created + HPP_LIFETIME)}),
+                    json!({"session_id": "hpp-0001", "redirect_url": "https://pay.example/p/1", "expires_at": iso(self.hpp_expiry())}),
                 )
             }
             (m, p) if p.starts_with("/hpp/v1/sessions/hpp-0001") => {
@@ -152,15 +183,34 @@ impl Klarna {
                     m,
                     p.trim_start_matches("/ordermanagement/v1/orders/om-0001"),
                 ) {
-                    (Method::GET, "") => respond(
-                        200,
-                        json!({
-                            "order_id": "om-0001", "status": if self.cancelled_order { "CANCELLED" } else if self.captured == self.order_amount { "CAPTURED" } else { "AUTHORIZED" },
-                            "order_amount": self.order_amount, "original_order_amount": self.order_amount,
-                            "captured_amount": self.captured, "refunded_amount": self.refunded,
-                            "remaining_authorized_amount": self.order_amount - self.captured, "expires_at": iso(expires),
-                        }),
-                    ),
+                    (Method::GET, "") => {
+                        let (captured, refunded) = match self.before_write {
+                            Some(lag)
+                                if now < lag.at + 3_600
+                                    && std::mem::take(&mut self.lag_next_read) =>
+                            {
+                                // Shows the portal's changes made before the write.
+                                self.unseen_captured -= lag.unseen_captured;
+                                self.unseen_refunded -= lag.unseen_refunded;
+                                self.before_write = Some(Lag {
+                                    unseen_captured: 0,
+                                    unseen_refunded: 0,
+                                    ..lag
+                                });
+                                (lag.captured, lag.refunded)
+                            }
+                            _ => (self.captured, self.refunded),
+                        };
+                        respond(
+                            200,
+                            json!({
+                                "order_id": "om-0001", "status": if self.cancelled_order { "CANCELLED" } else if captured == self.order_amount { "CAPTURED" } else { "AUTHORIZED" },
+                                "order_amount": self.order_amount, "original_order_amount": self.order_amount,
+                                "captured_amount": captured, "refunded_amount": refunded,
+                                "remaining_authorized_amount": self.order_amount - captured, "expires_at": iso(expires),
+                            }),
+                        )
+                    }
                     (Method::POST, "/captures") => {
                         let k = key.unwrap_or_default();
                         if k.is_empty() {
@@ -184,7 +234,15 @@ impl Klarna {
                             {
                                 return respond(403, json!({"error_code": "CAPTURE_NOT_ALLOWED"}));
                             }
+                            self.before_write = Some(Lag {
+                                captured: self.captured,
+                                refunded: self.refunded,
+                                at: sent,
+                                unseen_captured: self.unseen_captured,
+                                unseen_refunded: self.unseen_refunded,
+                            });
                             self.captured += a;
+                            self.api_captured += a;
                             self.captures.insert(k.clone(), a);
                         }
                         scenario::created_with(
@@ -210,7 +268,15 @@ impl Klarna {
                             if self.refunded + a > self.captured {
                                 return respond(403, json!({"error_code": "REFUND_NOT_ALLOWED"}));
                             }
+                            self.before_write = Some(Lag {
+                                captured: self.captured,
+                                refunded: self.refunded,
+                                at: sent,
+                                unseen_captured: self.unseen_captured,
+                                unseen_refunded: self.unseen_refunded,
+                            });
                             self.refunded += a;
+                            self.api_refunded += a;
                             self.refunds.insert(k, a);
                         }
                         scenario::created_with("refund-id", "ref-1", "refunds")
@@ -234,7 +300,7 @@ impl Klarna {
 
     fn session_body(&self) -> serde_json::Value {
         let created = self.hpp_created_at.unwrap_or(0);
-        let mut b = json!({"session_id": "hpp-0001", "status": self.status, "updated_at": iso(self.token_at.unwrap_or(created)), "expires_at": iso(created + HPP_LIFETIME)});
+        let mut b = json!({"session_id": "hpp-0001", "status": self.status, "updated_at": iso(self.token_at.unwrap_or(created)), "expires_at": iso(self.hpp_expiry())});
         if self.status == "COMPLETED" {
             if self.token_at.is_some() {
                 b["authorization_token"] = json!("tok-1");
@@ -306,6 +372,8 @@ enum Action {
     Advance(u32),
     Jump(u32),
     Consumer(u8),
+    /// The next order read lags behind Klarna's last capture or refund.
+    LagRead,
     /// A capture (or refund) made in the Merchant Portal, outside the checkout.
     Portal {
         refund: bool,
@@ -333,7 +401,8 @@ fn action() -> impl Strategy<Value = Action> {
         8 => Just(Action::Deliver),
         2 => Just(Action::DeliverThenLose),
         1 => Just(Action::NotSent),
-        2 => prop_oneof![Just(429u16), Just(500), Just(503), Just(400), Just(404), Just(403), Just(409)].prop_map(Action::Fault),
+        2 => prop_oneof![Just(429u16), Just(500), Just(503), Just(400), Just(401), Just(404), Just(403), Just(409), Just(422)].prop_map(Action::Fault),
+        1 => Just(Action::LagRead),
         1 => prop_oneof![Just(302u16), Just(502), Just(600), Just(835), Just(999)].prop_map(Action::Mangled),
         1 => proptest::collection::vec(any::<u8>(), 0..24).prop_map(Action::Garbage),
         3 => (0u32..600).prop_map(Action::Advance),
@@ -424,6 +493,12 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
     let mut k = Klarna::default();
     let mut terminal_state: Option<(State, Option<Deadline>)> = None;
     let mut secret = String::new();
+    // What the merchant asked the checkout to capture (refund): Klarna must never execute more
+    // through the API, however answers are lost, refused or lag (money moves exactly once).
+    let (mut asked_captures, mut asked_refunds) = (0i64, 0i64);
+    // A 404 injected on the session itself (Klarna says it is gone): the checkout may give up
+    // on a session Klarna in truth still has.
+    let mut session_refused_404 = false;
     p.drain(now);
     for a in actions {
         let t = ts(now);
@@ -452,11 +527,19 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
                     .pending_twin
                     .take()
                     .expect("the twin has the same request");
+                // A read answered from before the last write (the lag is used up by it).
+                let lagging =
+                    k.lag_next_read && k.before_write.is_some_and(|lag| now < lag.at + 3_600);
                 let response = match &a {
                     Action::Deliver | Action::DeliverThenLose => {
                         Some(k.handle(&req, sent_at, now, &mode, amount))
                     }
-                    Action::Fault(s) => Some(respond(*s, json!({"error_code": "FAULT"}))),
+                    Action::Fault(s) => {
+                        if *s == 404 && req.uri().path() == "/hpp/v1/sessions/hpp-0001" {
+                            session_refused_404 = true;
+                        }
+                        Some(respond(*s, json!({"error_code": "FAULT"})))
+                    }
                     Action::Mangled(s) => {
                         let mut r = k.handle(&req, sent_at, now, &mode, amount);
                         *r.status_mut() =
@@ -471,8 +554,10 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
                     _ => None,
                 };
                 let lost = matches!(a, Action::DeliverThenLose);
-                // An order read the checkout receives shows it every capture made so far.
+                // An order read the checkout receives shows it every capture made so far
+                // (unless it lags).
                 if matches!(a, Action::Deliver)
+                    && !lagging
                     && req.method() == Method::GET
                     && req.uri().path() == "/ordermanagement/v1/orders/om-0001"
                     && response.as_ref().is_some_and(|r| r.status() == 200)
@@ -515,6 +600,7 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
                 p.apply(|c, _| c.handle_timeout(t));
             }
             Action::Consumer(act) => k.consumer(act, now, &mode, amount),
+            Action::LagRead => k.lag_next_read = true,
             Action::Portal { refund, amount } => k.portal(refund, amount, now),
             Action::Callback { forged, event } => {
                 if secret.is_empty() {
@@ -563,11 +649,17 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
             Action::Capture(a) => {
                 let r1 = p.live.capture(Some(a), t);
                 let r2 = p.twin.capture(Some(a), t);
+                if r1.is_ok() {
+                    asked_captures += a;
+                }
                 prop_assert_eq!(r1, r2);
             }
             Action::Refund(a) => {
                 let r1 = p.live.refund(a, t);
                 let r2 = p.twin.refund(a, t);
+                if r1.is_ok() {
+                    asked_refunds += a;
+                }
                 prop_assert_eq!(r1, r2);
             }
             Action::CancelAuthorization => {
@@ -641,6 +733,44 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
             .count();
         prop_assert!(orders_placed <= 1, "more than one OrderPlaced event");
         prop_assert!(k.violations.is_empty(), "Klarna saw: {:?}", k.violations);
+        let withdrawn = |call: &str| -> i64 {
+            p.trace_live
+                .iter()
+                .filter_map(|l| l.strip_prefix(&format!("Withdrawn {{ call: {call}, amount: ")))
+                .filter_map(|r| r.split(',').next()?.trim().parse::<i64>().ok())
+                .sum()
+        };
+        prop_assert!(
+            k.api_captured <= asked_captures - withdrawn("Capture"),
+            "Klarna captured {} through the API; the merchant asked for {} ({} withdrawn)",
+            k.api_captured,
+            asked_captures,
+            withdrawn("Capture")
+        );
+        prop_assert!(
+            k.api_refunded <= asked_refunds - withdrawn("Refund"),
+            "Klarna refunded {} through the API; the merchant asked for {}",
+            k.api_refunded,
+            asked_refunds
+        );
+        // The checkout never walks away from a session the consumer can still pay (once it
+        // handed out the link).
+        let link_out = p
+            .trace_live
+            .iter()
+            .any(|l| l.starts_with("ConsumerLinkReady"));
+        if p.live.expired() == Some(Deadline::HppSession) && !session_refused_404 && link_out {
+            let payable = k.hpp_live(now)
+                && matches!(
+                    k.status.as_str(),
+                    "WAITING" | "IN_PROGRESS" | "BACK" | "FAILED"
+                );
+            prop_assert!(
+                !payable,
+                "expired while the session is payable ({})",
+                k.status
+            );
+        }
         prop_assert!(k.captured <= k.order_amount.max(0) || k.order_at.is_none());
         let d = p.live.deadlines();
         if let (Some(h), Some(kp)) = (d.hpp_session, d.kp_session) {

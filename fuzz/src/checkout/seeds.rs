@@ -410,6 +410,8 @@ pub fn seeds() -> Vec<Seed> {
                 Step::Wait,
                 raw("<html>", code(200)),
                 Step::Wait,
+                // A 404 to the read: the session is disabled to be sure (a 404 again), then gone.
+                canned(16),
                 canned(16),
             ],
             State::Expired,

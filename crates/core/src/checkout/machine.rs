@@ -36,12 +36,11 @@ const SEEN_EVENTS: usize = 32;
 /// The largest amount a valid order can have (every line at the largest line amount): what a
 /// snapshot's amounts are checked against on restore.
 const MAX_AMOUNT: i64 = crate::validate::MAX_ORDER_LINES as i64 * crate::validate::MAX_LINE_AMOUNT;
+/// How long after a write is sent an order read is taken to show it, if it committed: the
+/// checkout's one assumption about read lag (docs/lifecycle.md).
+const READ_LAG: Duration = Duration::from_secs(3600);
 /// How long Klarna honours a `Klarna-Idempotency-Key` after its first attempt.
 const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(24 * 3600);
-/// How long past Klarna's expiry a closing checkout keeps trying to disable and read its
-/// session before it gives up (Klarna answers 404 for a session it dropped, which ends it
-/// sooner).
-const CLOSING_GRACE: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub(super) struct Core {
@@ -179,6 +178,10 @@ pub(super) struct HppInfo {
     qr_code_url: Option<String>,
     /// Klarna's expiry (or KP − 1 h), before the margin.
     expires_at: Timestamp,
+    /// The expiry Klarna stated for the session (creation or latest read), when it did: until
+    /// then Klarna still holds the session, even past the checkout's own, more cautious bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stated_expiry: Option<Timestamp>,
     created_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) status: Option<HppStatus>,
@@ -260,6 +263,18 @@ impl OrderInfo {
     }
 }
 
+impl HppInfo {
+    /// When Klarna drops the session: what it stated, else the checkout's own bound.
+    fn klarna_expiry(&self) -> Timestamp {
+        self.stated_expiry.unwrap_or(self.expires_at)
+    }
+
+    /// Whether Klarna may still hold the session open at `now`.
+    fn open_at_klarna(&self, now: Timestamp) -> bool {
+        now < self.klarna_expiry()
+    }
+}
+
 fn is_zero(amount: &i64) -> bool {
     *amount == 0
 }
@@ -303,9 +318,13 @@ struct Intents {
 struct Money {
     seq: u32,
     amount: i64,
-    /// When it was first sent: Klarna honours its key for [`IDEMPOTENCY_WINDOW`] from then.
+    /// When it was first sent: Klarna honours its key for [`IDEMPOTENCY_WINDOW`] from its
+    /// first attempt, which is no earlier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     since: Option<Timestamp>,
+    /// When it was last sent: a read made [`READ_LAG`] later shows it if it committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last: Option<Timestamp>,
     /// Re-sent under its key after its outcome was left unknown: a refusal keeps it unsettled.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     replay: bool,
@@ -317,6 +336,7 @@ impl Money {
             seq,
             amount,
             since: None,
+            last: None,
             replay: false,
         }
     }
@@ -536,13 +556,9 @@ impl Core {
         Some(at.saturating_sub(self.margin))
     }
 
-    /// While closing (see `closing`), when to stop trying: Klarna's own expiry (the deadline
-    /// before the margin), plus [`CLOSING_GRACE`] for a disable or read that Klarna keeps
-    /// failing (it may keep the session a little longer than the checkout's lower bound).
-    fn closing_stop(&self, deadline: Timestamp) -> Timestamp {
-        deadline
-            .saturating_add(self.margin)
-            .saturating_add(CLOSING_GRACE)
+    /// When Klarna drops the HPP session (see [`HppInfo::klarna_expiry`]).
+    fn klarna_expiry(&self) -> Option<Timestamp> {
+        self.hpp.as_ref().map(HppInfo::klarna_expiry)
     }
 
     fn token_deadline(&self) -> Option<Timestamp> {
@@ -668,6 +684,16 @@ impl Core {
             || i.cancel_order.is_some()
     }
 
+    /// When an unsettled capture or refund, past re-sending under its key, is to be read
+    /// about again: [`READ_LAG`] after it was last sent, when a read shows it if it committed.
+    fn settle_read_at(&self) -> Option<Timestamp> {
+        let o = self.order.as_ref()?;
+        o.unsettled
+            .iter()
+            .filter_map(|u| u.money.last.map(|t| t.saturating_add(READ_LAG)))
+            .min()
+    }
+
     fn money_in_flight(&self) -> bool {
         let i = &self.intents;
         self.inflight.as_ref().is_some_and(|f| f.spec.moves_money())
@@ -699,10 +725,14 @@ impl Core {
         }
         match &self.phase {
             Phase::AwaitingConsumer if !self.closing => consider(self.hpp_deadline()),
-            Phase::AwaitingConsumer => consider(self.hpp_deadline().map(|d| self.closing_stop(d))),
+            Phase::AwaitingConsumer => consider(self.klarna_expiry()),
             Phase::Authorized => consider(self.token_deadline()),
             Phase::OrderPlaced if !self.order.as_ref().is_some_and(|o| o.authorization_expired) => {
-                consider(self.order_deadline())
+                consider(self.order_deadline());
+                consider(self.settle_read_at().filter(|_| self.inflight.is_none()));
+            }
+            Phase::OrderPlaced => {
+                consider(self.settle_read_at().filter(|_| self.inflight.is_none()))
             }
             _ => {}
         }
@@ -738,6 +768,21 @@ impl Core {
         }
     }
 
+    /// Closes the door before walking away: a session left open could still be paid until
+    /// Klarna drops it. Disables it, then reads to learn whether the consumer completed first
+    /// ("already completed" answers lead to the read too).
+    pub(super) fn start_closing(&mut self) {
+        self.closing = true;
+        if !self.intents.merchant_disable {
+            self.intents.disable = true;
+        }
+        self.intents.distribute.clear();
+        self.next_poll = None;
+        if self.retry_at.as_ref().is_some_and(|p| p.spec.is_read()) {
+            self.retry_at = None;
+        }
+    }
+
     fn enforce_deadlines(&mut self, now: Timestamp) {
         match self.phase {
             Phase::CreatingHppSession => {
@@ -754,33 +799,16 @@ impl Core {
                 if now < deadline {
                     return;
                 }
-                let klarna_expiry = deadline.saturating_add(self.margin);
+                let klarna_expiry = self.klarna_expiry().unwrap_or(deadline);
                 if self.closing || now >= klarna_expiry {
-                    // Klarna has dropped the session (a read or disable would find nothing),
-                    // or is past all retrying while closing: give up, unless an answer is
-                    // still on its way.
-                    let stop = if self.closing {
-                        self.closing_stop(deadline)
-                    } else {
-                        klarna_expiry
-                    };
-                    if now >= stop && self.inflight.is_none() {
+                    // Once Klarna has dropped the session (a read or a disable would find
+                    // nothing), give up, unless an answer is still on its way.
+                    if now >= klarna_expiry && self.inflight.is_none() {
                         self.enter(Phase::Expired(Deadline::HppSession));
                     }
                     return;
                 }
-                // Close the door before walking away: a session left open could still be paid
-                // until Klarna drops it. Disable it, then read to learn whether the consumer
-                // completed first ("already completed" answers lead to the read too).
-                self.closing = true;
-                if !self.intents.merchant_disable {
-                    self.intents.disable = true;
-                }
-                self.intents.distribute.clear();
-                self.next_poll = None;
-                if self.retry_at.as_ref().is_some_and(|p| p.spec.is_read()) {
-                    self.retry_at = None;
-                }
+                self.start_closing();
             }
             Phase::Authorized => {
                 let Some(deadline) = self.token_deadline() else {
@@ -853,7 +881,7 @@ impl Core {
         if self.phase.is_terminal() {
             // Terminal states absorb everything but the late read (see `late_read`), which
             // is given up once Klarna itself has dropped the session.
-            if self.late_read && self.hpp.as_ref().is_some_and(|h| now >= h.expires_at) {
+            if self.late_read && !self.hpp.as_ref().is_some_and(|h| h.open_at_klarna(now)) {
                 self.late_read = false;
                 self.retry_at = None;
             }
@@ -936,13 +964,14 @@ impl Core {
                 if let Some(seq) = self.intents.cancel_order.take() {
                     return Some(Spec::CancelOrder(seq));
                 }
-                if let Some(mut m) = self.intents.captures.pop_front() {
-                    m.since.get_or_insert(now);
+                if let Some(m) = self.intents.captures.pop_front() {
                     return Some(Spec::Capture(m));
                 }
-                if let Some(mut m) = self.intents.refunds.pop_front() {
-                    m.since.get_or_insert(now);
+                if let Some(m) = self.intents.refunds.pop_front() {
                     return Some(Spec::Refund(m));
+                }
+                if self.settle_read_at().is_some_and(|at| at <= now) {
+                    return Some(Spec::ReadOrder);
                 }
                 None
             }
@@ -950,9 +979,14 @@ impl Core {
         }
     }
 
-    fn issue(&mut self, spec: Spec, attempt: u32, now: Timestamp) {
-        if spec == Spec::ReadHppSession {
-            self.last_read_at = Some(now);
+    fn issue(&mut self, mut spec: Spec, attempt: u32, now: Timestamp) {
+        match &mut spec {
+            Spec::ReadHppSession => self.last_read_at = Some(now),
+            Spec::Capture(m) | Spec::Refund(m) => {
+                m.since.get_or_insert(now);
+                m.last = Some(now);
+            }
+            _ => {}
         }
         let id = self.next_id;
         self.next_id = self.next_id.saturating_add(1);

@@ -28,7 +28,7 @@ impl Core {
             self.seen.pop_front();
         }
         self.seen.push_back(cb.event_id);
-        let live_at_klarna = self.hpp.as_ref().is_some_and(|h| now < h.expires_at);
+        let live_at_klarna = self.hpp.as_ref().is_some_and(|h| h.open_at_klarna(now));
         if self.phase == Phase::Expired(Deadline::HppSession) && live_at_klarna {
             // Authentic, and the checkout gave up at the HPP deadline: a payment completed in
             // the last moments must still surface. One verifying read (`late_read`).

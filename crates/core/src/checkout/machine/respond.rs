@@ -163,13 +163,19 @@ impl Core {
                             redirect_url: s.redirect_url.clone(),
                             qr_code_url: s.qr_code_url.clone(),
                             expires_at,
+                            stated_expiry: s.expires_at,
                             created_at: f.sent_at,
                             status: None,
                         });
                         self.phase = Phase::AwaitingConsumer;
                         if self.hpp_deadline().is_some_and(|d| d <= now) {
-                            // Created too late to be usable: never hand out a dead link.
-                            self.enter(Phase::Expired(Deadline::HppSession));
+                            // Created too late to be usable: never hand out a dead link, and
+                            // close the session Klarna may still hold open.
+                            if self.klarna_expiry().is_some_and(|e| now < e) {
+                                self.start_closing();
+                            } else {
+                                self.enter(Phase::Expired(Deadline::HppSession));
+                            }
                             return;
                         }
                         if let Some(link) = self.consumer_link() {
@@ -300,8 +306,17 @@ impl Core {
             Spec::CreateHppSession => {
                 self.enter(Phase::Failed(FailureReason::HppSessionRejected(problem)))
             }
+            Spec::ReadHppSession
+                if status == 404
+                    && !self.closing
+                    && self.klarna_expiry().is_some_and(|e| now < e) =>
+            {
+                // Gone, Klarna says (expired, or never existed). Make sure before giving up:
+                // disable it (a 404 to that too ends it), then read.
+                self.start_closing();
+            }
             Spec::ReadHppSession if status == 404 => {
-                // Gone: expired (or never existed). The final read found nothing completed.
+                // Gone: the final read found nothing completed.
                 self.enter(Phase::Expired(Deadline::HppSession));
             }
             Spec::ReadHppSession => {
@@ -433,6 +448,7 @@ impl Core {
             if e < h.expires_at {
                 h.expires_at = e;
             }
+            h.stated_expiry = Some(e);
         }
         let changed = h.status.as_ref() != Some(&s.status);
         if changed {
@@ -512,8 +528,7 @@ impl Core {
         }
         // Closing, and the session still reads as open (the disable was refused, or the read
         // lags behind it).
-        let klarna_expiry = self.hpp_deadline().map(|d| d.saturating_add(self.margin));
-        if klarna_expiry.is_none_or(|e| now >= e) {
+        if self.klarna_expiry().is_none_or(|e| now >= e) {
             self.enter(Phase::Expired(Deadline::HppSession));
         } else if !self.intents.disable && self.retry_at.is_none() {
             // Disable again after a poll interval, then read again.
@@ -567,8 +582,10 @@ impl Core {
     /// - else, while Klarna still honours its key, re-sent under that same key (a key is
     ///   executed at most once: the replay returns the first answer if it committed, or makes
     ///   the call now if it did not);
-    /// - else (the key's window is over, by which time a committed write is visible) freed:
-    ///   reported as [`Event::Withdrawn`], its amount may be asked for again.
+    /// - else, once a read is made [`READ_LAG`] after it was last sent (by then a committed
+    ///   write is visible), freed: reported as [`Event::Withdrawn`], its amount may be asked
+    ///   for again;
+    /// - else kept reserved, and read again then.
     fn settle_unsettled(
         &mut self,
         unsettled: Vec<Unsettled>,
@@ -600,6 +617,10 @@ impl Core {
             let honoured = u.money.since.is_some_and(|since| {
                 now.saturating_add(self.margin) < since.saturating_add(IDEMPOTENCY_WINDOW)
             });
+            let visible_at = u
+                .money
+                .last
+                .map_or(now, |last| last.saturating_add(READ_LAG));
             if honoured {
                 let replay = Money {
                     replay: true,
@@ -608,6 +629,11 @@ impl Core {
                 match u.call {
                     Call::Capture => self.intents.captures.push_front(replay),
                     _ => self.intents.refunds.push_front(replay),
+                }
+            } else if now < visible_at {
+                // Read again once it would show (see `Core::settle_read_at`).
+                if let Some(o) = self.order.as_mut() {
+                    o.unsettled.push(u);
                 }
             } else {
                 let remaining = self.left(u.call);
