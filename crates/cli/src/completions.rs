@@ -15,6 +15,11 @@ pub(crate) struct Args {
 /// Prints the completion script.
 pub(crate) fn run(args: Args) -> Result<(), CliError> {
     let mut command = crate::Cli::command();
-    clap_complete::generate(args.shell, &mut command, "klarna-hpp", &mut std::io::stdout());
+    clap_complete::generate(
+        args.shell,
+        &mut command,
+        "klarna-hpp",
+        &mut std::io::stdout(),
+    );
     Ok(())
 }

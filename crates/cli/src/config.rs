@@ -182,7 +182,11 @@ fn environment(p: &Profile) -> String {
 }
 
 fn set_profile(name: &str, username: Option<String>, global: &Global) -> Result<(), CliError> {
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
         return Err(CliError::Usage(
             "a profile name is letters, digits, '-', '_' and '.'".into(),
         ));

@@ -45,7 +45,10 @@ impl Klarna {
         let api = Api::new(base_url, credentials).with_user_agent(user_agent);
         Ok(Self {
             api,
-            transport: UreqTransport::with_timeouts(Duration::from_secs(10), Duration::from_secs(30)),
+            transport: UreqTransport::with_timeouts(
+                Duration::from_secs(10),
+                Duration::from_secs(30),
+            ),
         })
     }
 
@@ -78,24 +81,20 @@ impl Klarna {
 }
 
 fn base_url(global: &Global, profile: Option<&Profile>) -> Result<BaseUrl, CliError> {
-    let custom = global
-        .base_url
-        .clone()
-        .or_else(|| {
-            if global.region.is_some() || global.playground {
-                None
-            } else {
-                profile.and_then(|p| p.base_url.clone())
-            }
-        });
+    let custom = global.base_url.clone().or_else(|| {
+        if global.region.is_some() || global.playground {
+            None
+        } else {
+            profile.and_then(|p| p.base_url.clone())
+        }
+    });
     if let Some(url) = custom {
         if global.region.is_some() || global.playground {
             return Err(CliError::Usage(
                 "--base-url excludes --region and --playground".into(),
             ));
         }
-        return BaseUrl::custom(&url)
-            .map_err(|e| CliError::Usage(format!("--base-url: {e}")));
+        return BaseUrl::custom(&url).map_err(|e| CliError::Usage(format!("--base-url: {e}")));
     }
     let region = match global.region {
         Some(RegionArg::Eu) => Region::Eu,

@@ -19,13 +19,17 @@ use crate::Global;
 #[derive(Debug, Subcommand)]
 pub(crate) enum Args {
     /// Read a KP session (amounts, status, expiry; no customer data in the table).
-    #[command(after_help = "Example:\n  klarna-hpp --playground kp read 0b1d9815-165e-42e2-8867-35bc03789e00")]
+    #[command(
+        after_help = "Example:\n  klarna-hpp --playground kp read 0b1d9815-165e-42e2-8867-35bc03789e00"
+    )]
     Read {
         /// The KP session id.
         id: String,
     },
     /// Update a KP session from a JSON file (fields given replace the session's).
-    #[command(after_help = "Example:\n  klarna-hpp --playground kp update 0b1d9815-165e-42e2-8867-35bc03789e00 --cart new-cart.json")]
+    #[command(
+        after_help = "Example:\n  klarna-hpp --playground kp update 0b1d9815-165e-42e2-8867-35bc03789e00 --cart new-cart.json"
+    )]
     Update {
         /// The KP session id.
         id: String,

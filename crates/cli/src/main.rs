@@ -103,7 +103,9 @@ enum Command {
     #[command(subcommand)]
     Config(config::Args),
     /// Print a shell completion script.
-    #[command(after_help = "Example:\n  klarna-hpp completions bash > ~/.local/share/bash-completion/completions/klarna-hpp")]
+    #[command(
+        after_help = "Example:\n  klarna-hpp completions bash > ~/.local/share/bash-completion/completions/klarna-hpp"
+    )]
     Completions(completions::Args),
     /// Run a full checkout against the embedded emulator and print the timeline.
     #[command(after_help = "Example:\n  klarna-hpp demo --mode capture --outcome back")]
@@ -166,9 +168,7 @@ fn main() -> ExitCode {
             outcome,
             seed,
         } => demo::run(mode, outcome, seed).map_err(|e| CliError::Other(e.to_string())),
-        Command::Sim { listen } => {
-            demo::serve(listen).map_err(|e| CliError::Other(e.to_string()))
-        }
+        Command::Sim { listen } => demo::serve(listen).map_err(|e| CliError::Other(e.to_string())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

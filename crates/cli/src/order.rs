@@ -18,7 +18,9 @@ use crate::Global;
 #[derive(Debug, Subcommand)]
 pub(crate) enum Args {
     /// Read an order: amounts, status, expiry, captures and refunds.
-    #[command(after_help = "Example:\n  klarna-hpp --playground order read f3392f8b-6116-4073-ab96-e330819e2c07")]
+    #[command(
+        after_help = "Example:\n  klarna-hpp --playground order read f3392f8b-6116-4073-ab96-e330819e2c07"
+    )]
     Read {
         /// The order id.
         id: String,
@@ -56,7 +58,9 @@ pub(crate) enum Args {
         money: MoneyArgs,
     },
     /// Cancel an order that has no captures.
-    #[command(after_help = "Example:\n  klarna-hpp --playground order cancel f3392f8b-6116-4073-ab96-e330819e2c07")]
+    #[command(
+        after_help = "Example:\n  klarna-hpp --playground order cancel f3392f8b-6116-4073-ab96-e330819e2c07"
+    )]
     Cancel {
         /// The order id.
         id: String,
@@ -64,7 +68,9 @@ pub(crate) enum Args {
         money: MoneyArgs,
     },
     /// Release what remains authorized after a partial capture.
-    #[command(after_help = "Example:\n  klarna-hpp --playground order release f3392f8b-6116-4073-ab96-e330819e2c07")]
+    #[command(
+        after_help = "Example:\n  klarna-hpp --playground order release f3392f8b-6116-4073-ab96-e330819e2c07"
+    )]
     Release {
         /// The order id.
         id: String,
@@ -72,7 +78,9 @@ pub(crate) enum Args {
         money: MoneyArgs,
     },
     /// Extend the authorization time (by the account's period, usually 28 days).
-    #[command(after_help = "Example:\n  klarna-hpp --playground order extend f3392f8b-6116-4073-ab96-e330819e2c07")]
+    #[command(
+        after_help = "Example:\n  klarna-hpp --playground order extend f3392f8b-6116-4073-ab96-e330819e2c07"
+    )]
     Extend {
         /// The order id.
         id: String,
@@ -196,9 +204,8 @@ pub(crate) fn run(args: Args, global: &Global) -> Result<(), CliError> {
                 )));
             }
             let k = key(m.idempotency_key.as_deref())?;
-            let rerun = format!(
-                "klarna-hpp order capture {id} --amount {amount} --idempotency-key {k}"
-            );
+            let rerun =
+                format!("klarna-hpp order capture {id} --amount {amount} --idempotency-key {k}");
             confirm(
                 &format!(
                     "About to capture {} on order {id} ({}, {} authorized and not captured).\nidempotency key: {k}\nIf the answer is lost, run: {rerun}",
@@ -332,8 +339,7 @@ pub(crate) fn run(args: Args, global: &Global) -> Result<(), CliError> {
                 &unknown_hint(&format!("the same command with --idempotency-key {k}")),
             )?;
             written(global, &reply, &k, |t| {
-                t.row("order_id", id.clone())
-                    .row("references", "updated")
+                t.row("order_id", id.clone()).row("references", "updated")
             });
             Ok(())
         }
@@ -357,7 +363,12 @@ pub(crate) fn run(args: Args, global: &Global) -> Result<(), CliError> {
             info.return_tracking_number = return_tracking_number;
             let k = announce(ka.idempotency_key.as_deref())?;
             let reply = klarna.call(
-                &AddCaptureShippingInfo::new(id.clone(), capture.clone(), vec![info], Some(k.clone())),
+                &AddCaptureShippingInfo::new(
+                    id.clone(),
+                    capture.clone(),
+                    vec![info],
+                    Some(k.clone()),
+                ),
                 &unknown_hint(&format!("the same command with --idempotency-key {k}")),
             )?;
             written(global, &reply, &k, |t| {
@@ -395,7 +406,9 @@ fn written<T>(
     if global.json {
         print_bodies(&[&reply.body]);
     } else {
-        table(Table::new()).row("idempotency_key", key.to_string()).print();
+        table(Table::new())
+            .row("idempotency_key", key.to_string())
+            .print();
     }
 }
 

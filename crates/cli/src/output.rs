@@ -111,9 +111,15 @@ pub(crate) fn money(minor: i64, currency: Option<&str>) -> String {
     }
 }
 
-/// A timestamp, RFC 3339.
+/// A timestamp, RFC 3339 to the second (tables stay aligned; `--json` has Klarna's own text).
 pub(crate) fn time(t: Option<Timestamp>) -> Option<String> {
-    t.map(|t| t.to_string())
+    t.map(|t| {
+        let text = t.to_string();
+        match (text.find('.'), text.rfind(['Z', '+', '-'])) {
+            (Some(dot), Some(zone)) if zone > dot => format!("{}{}", &text[..dot], &text[zone..]),
+            _ => text,
+        }
+    })
 }
 
 /// A duration for people: `2d 3h`, `47h 59m`, `4m 10s`, `12s`.
@@ -144,11 +150,24 @@ mod tests {
     }
 
     #[test]
+    fn times_to_the_second() {
+        let t = |s: &str| time(Some(Timestamp::parse(s).expect("valid")));
+        assert_eq!(t("2026-12-06T03:48:13.057Z").as_deref(), Some("2026-12-06T03:48:13Z"));
+        assert_eq!(t("2026-12-06T03:48:13Z").as_deref(), Some("2026-12-06T03:48:13Z"));
+    }
+
+    #[test]
     fn money_and_durations() {
         assert_eq!(money(12_500, Some("SEK")), "125.00 SEK (12500)");
         assert_eq!(money(-5, None), "-0.05 (-5)");
-        assert_eq!(duration(std::time::Duration::from_secs(47 * 3600 + 59 * 60)), "47h 59m");
-        assert_eq!(duration(std::time::Duration::from_secs(3 * 86_400)), "3d 0h");
+        assert_eq!(
+            duration(std::time::Duration::from_secs(47 * 3600 + 59 * 60)),
+            "47h 59m"
+        );
+        assert_eq!(
+            duration(std::time::Duration::from_secs(3 * 86_400)),
+            "3d 0h"
+        );
         assert_eq!(duration(std::time::Duration::from_secs(250)), "4m 10s");
         assert_eq!(duration(std::time::Duration::from_secs(9)), "9s");
     }

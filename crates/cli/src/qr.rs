@@ -90,7 +90,11 @@ fn png(code: &QrCode, scale: usize) -> Result<Vec<u8>, CliError> {
     ihdr.extend_from_slice(&side32.to_be_bytes());
     ihdr.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit greyscale, deflate, no filter, no interlace
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    for (kind, data) in [(b"IHDR", &ihdr[..]), (b"IDAT", &idat[..]), (b"IEND", &[][..])] {
+    for (kind, data) in [
+        (b"IHDR", &ihdr[..]),
+        (b"IDAT", &idat[..]),
+        (b"IEND", &[][..]),
+    ] {
         let len = u32::try_from(data.len()).map_err(|_| CliError::Other("PNG chunk".into()))?;
         out.extend_from_slice(&len.to_be_bytes());
         let mut crc = crc32fast::Hasher::new();

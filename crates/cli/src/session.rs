@@ -27,7 +27,9 @@ pub(crate) enum Args {
     )]
     Create(Box<CreateArgs>),
     /// Read an HPP session.
-    #[command(after_help = "Example:\n  klarna-hpp --playground session read 3e1c4c6b-1f5d-4f0e-9d3a-5b2f0c1d2e3f")]
+    #[command(
+        after_help = "Example:\n  klarna-hpp --playground session read 3e1c4c6b-1f5d-4f0e-9d3a-5b2f0c1d2e3f"
+    )]
     Read {
         /// The HPP session id.
         id: String,
@@ -59,7 +61,9 @@ pub(crate) enum Args {
         token: Option<String>,
     },
     /// Disable an HPP session: the consumer can no longer pay through it.
-    #[command(after_help = "Example:\n  klarna-hpp --playground session disable 3e1c4c6b-1f5d-4f0e-9d3a-5b2f0c1d2e3f")]
+    #[command(
+        after_help = "Example:\n  klarna-hpp --playground session disable 3e1c4c6b-1f5d-4f0e-9d3a-5b2f0c1d2e3f"
+    )]
     Disable {
         /// The HPP session id.
         id: String,
@@ -348,7 +352,11 @@ fn create(args: &CreateArgs, global: &Global) -> Result<(), CliError> {
         .url(&format!("/payments/v1/sessions/{kp_id}"));
     let hpp_reply = klarna
         .call(&hpp::CreateSession::new(hpp_body), "")
-        .inspect_err(|_| note(format!("the KP session {kp_id} was created; its HPP session was not")))?;
+        .inspect_err(|_| {
+            note(format!(
+                "the KP session {kp_id} was created; its HPP session was not"
+            ))
+        })?;
     let created = &hpp_reply.value;
     // The KP session's expiry is only in its read.
     let kp_read = klarna.call(&kp::ReadSession::new(kp_id.clone()), "");
@@ -372,10 +380,7 @@ fn create(args: &CreateArgs, global: &Global) -> Result<(), CliError> {
             .row("kp_session_id", kp_id.clone())
             .opt(
                 "kp_expires_at",
-                kp_read
-                    .as_ref()
-                    .ok()
-                    .and_then(|r| time(r.value.expires_at)),
+                kp_read.as_ref().ok().and_then(|r| time(r.value.expires_at)),
             )
             .row("hpp_session_id", created.session_id.clone())
             .opt("hpp_expires_at", time(created.expires_at))

@@ -71,7 +71,9 @@ impl Progress {
         }
         self.frame = (self.frame + 1) % SPINNER.len();
         let left = match expires_at {
-            Some(t) if t > now() => format!("expires in {}", output::duration(t.duration_since(now()))),
+            Some(t) if t > now() => {
+                format!("expires in {}", output::duration(t.duration_since(now())))
+            }
             Some(_) => "expired".to_owned(),
             None => "no expiry known".to_owned(),
         };
