@@ -152,8 +152,14 @@ mod tests {
     #[test]
     fn times_to_the_second() {
         let t = |s: &str| time(Some(Timestamp::parse(s).expect("valid")));
-        assert_eq!(t("2026-12-06T03:48:13.057Z").as_deref(), Some("2026-12-06T03:48:13Z"));
-        assert_eq!(t("2026-12-06T03:48:13Z").as_deref(), Some("2026-12-06T03:48:13Z"));
+        assert_eq!(
+            t("2026-12-06T03:48:13.057Z").as_deref(),
+            Some("2026-12-06T03:48:13Z")
+        );
+        assert_eq!(
+            t("2026-12-06T03:48:13Z").as_deref(),
+            Some("2026-12-06T03:48:13Z")
+        );
     }
 
     #[test]

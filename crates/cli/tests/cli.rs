@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Stdio;
 
 use klarna_hpp_sim::Fault;
-use support::{files_in, lines_of, wait_exit, wait_for_line, Env, CART};
+use support::{files_in, lines_of, wait_exit, wait_for_line, Env, Pty, CART};
 
 // ------------------------------------------------------------------ sessions
 
@@ -554,23 +554,9 @@ fn watch_endings_have_their_exit_codes() {
 
 #[test]
 fn watch_in_a_pseudo_terminal_redraws_a_status_line_until_the_consumer_pays() {
-    use rustix::fs::{Mode, OFlags};
-    use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
-
     let env = Env::new(111);
     let hpp = env.create_session("none").field("hpp_session_id");
-    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("openpt");
-    grantpt(&master).expect("grantpt");
-    unlockpt(&master).expect("unlockpt");
-    let name = ptsname(&master, Vec::new()).expect("ptsname");
-    let slave = rustix::fs::open(
-        name.as_c_str(),
-        OFlags::RDWR | OFlags::NOCTTY,
-        Mode::empty(),
-    )
-    .expect("open the terminal");
-    let slave = std::fs::File::from(slave);
-    let mut cmd = env.command(&[
+    let mut pty = Pty::spawn(env.command(&[
         "session",
         "watch",
         &hpp,
@@ -578,42 +564,8 @@ fn watch_in_a_pseudo_terminal_redraws_a_status_line_until_the_consumer_pays() {
         "50",
         "--poll-max-ms",
         "200",
-    ]);
-    cmd.stdin(slave.try_clone().expect("dup"))
-        .stdout(slave.try_clone().expect("dup"))
-        .stderr(slave);
-    let mut child = cmd.spawn().expect("spawn in the terminal");
-    drop(cmd);
-
-    // Everything the terminal shows, read as it comes.
-    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    let mut reader = std::fs::File::from(master);
-    let _ = std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        // Linux answers EIO once the last writer of the terminal is gone.
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut screen = Vec::new();
-    let redraws = |screen: &[u8]| {
-        String::from_utf8_lossy(screen)
-            .matches("WAITING · expires in")
-            .count()
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while redraws(&screen) < 3 && std::time::Instant::now() < deadline {
-        if let Ok(chunk) = rx.recv_timeout(std::time::Duration::from_millis(100)) {
-            screen.extend(chunk);
-        }
-    }
-    assert!(
-        redraws(&screen) >= 3,
-        "{}",
-        String::from_utf8_lossy(&screen)
-    );
+    ]));
+    pty.wait_until(|s| s.matches("WAITING · expires in").count() >= 3);
     let token = env
         .sim
         .consumer(&hpp)
@@ -621,11 +573,7 @@ fn watch_in_a_pseudo_terminal_redraws_a_status_line_until_the_consumer_pays() {
         .expect("pays")
         .authorization_token
         .expect("token");
-    let code = wait_exit(&mut child);
-    while let Ok(chunk) = rx.recv_timeout(std::time::Duration::from_millis(500)) {
-        screen.extend(chunk);
-    }
-    let text = String::from_utf8_lossy(&screen).into_owned();
+    let (code, text) = pty.finish();
     assert_eq!(code, 0, "{text}");
     // The line is redrawn in place (carriage return, erase line) with a spinner and the time
     // left; the status change is kept on screen; the token is the result.
@@ -637,6 +585,57 @@ fn watch_in_a_pseudo_terminal_redraws_a_status_line_until_the_consumer_pays() {
         text.contains(&format!("authorization_token  {token}")),
         "{text}"
     );
+}
+
+#[test]
+fn money_moves_only_when_the_operator_confirms_on_the_terminal() {
+    let env = Env::new(115);
+    let order = env.placed_order();
+    let captures = || {
+        env.sim
+            .requests()
+            .iter()
+            .filter(|r| r.operation.as_deref() == Some("om.create_capture"))
+            .count()
+    };
+    // "n": declined, exit 6, nothing sent.
+    let mut pty = Pty::spawn(env.command(&["order", "capture", &order, "--amount", "2000"]));
+    pty.wait_until(|s| s.contains("Proceed? [y/N]"));
+    pty.type_text("n\n");
+    let (code, text) = pty.finish();
+    assert_eq!(code, 6, "{text}");
+    assert!(text.contains("About to capture 20.00 SEK (2000)"), "{text}");
+    assert_eq!(captures(), 0);
+    // "y": captured once.
+    let mut pty = Pty::spawn(env.command(&["order", "capture", &order, "--amount", "2000"]));
+    pty.wait_until(|s| s.contains("Proceed? [y/N]"));
+    pty.type_text("y\n");
+    let (code, text) = pty.finish();
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("captured         20.00 SEK (2000)"), "{text}");
+    assert_eq!(captures(), 1);
+}
+
+#[test]
+fn set_profile_on_a_terminal_does_not_echo_the_password() {
+    let mut env = Env::new(116);
+    env.env_credentials = None;
+    let password = env.sim.password().to_owned();
+    let mut pty = Pty::spawn(env.command(&["config", "set-profile", "default"]));
+    pty.wait_until(|s| s.contains("Klarna API username: "));
+    pty.type_text(&format!("{}\n", env.sim.username()));
+    pty.wait_until(|s| s.contains("password (not shown): "));
+    pty.type_text(&format!("{password}\n"));
+    let (code, text) = pty.finish();
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("saved profile `default`"), "{text}");
+    assert!(
+        !text.contains(&password),
+        "the password was echoed:\n{text}"
+    );
+    // The default profile now works without any environment variable.
+    let used = env.run(&["session", "read", "00000000-0000-4000-8000-000000000001"]);
+    assert_eq!(used.code, 4, "{}", used.transcript());
 }
 
 // ------------------------------------------------------------------ config, completions, help

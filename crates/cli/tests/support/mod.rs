@@ -264,3 +264,84 @@ pub fn files_in(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// A child running in a real pseudo-terminal (stdin, stdout and stderr), and its screen.
+pub struct Pty {
+    pub child: Child,
+    screen: Receiver<Vec<u8>>,
+    input: std::fs::File,
+    pub text: Vec<u8>,
+}
+
+impl Pty {
+    /// Spawns `cmd` with a new terminal as its stdin, stdout and stderr.
+    pub fn spawn(mut cmd: Command) -> Pty {
+        use rustix::fs::{Mode, OFlags};
+        use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
+        let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("openpt");
+        grantpt(&master).expect("grantpt");
+        unlockpt(&master).expect("unlockpt");
+        let name = ptsname(&master, Vec::new()).expect("ptsname");
+        let slave = rustix::fs::open(
+            name.as_c_str(),
+            OFlags::RDWR | OFlags::NOCTTY,
+            Mode::empty(),
+        )
+        .expect("open the terminal");
+        let slave = std::fs::File::from(slave);
+        cmd.stdin(slave.try_clone().expect("dup"))
+            .stdout(slave.try_clone().expect("dup"))
+            .stderr(slave);
+        let child = cmd.spawn().expect("spawn in the terminal");
+        drop(cmd);
+        let master = std::fs::File::from(master);
+        let input = master.try_clone().expect("dup");
+        let (tx, rx) = mpsc::channel::<Vec<u8>>();
+        let mut reader = master;
+        let _ = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            // Linux answers EIO once the last writer of the terminal is gone.
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Pty {
+            child,
+            screen: rx,
+            input,
+            text: Vec::new(),
+        }
+    }
+
+    /// The screen so far, as text.
+    pub fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.text).into_owned()
+    }
+
+    /// Reads until `done(screen)` holds (panics after a minute: a hang).
+    pub fn wait_until(&mut self, done: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !done(&self.screen()) {
+            assert!(Instant::now() < deadline, "waited for:\n{}", self.screen());
+            if let Ok(chunk) = self.screen.recv_timeout(Duration::from_millis(100)) {
+                self.text.extend(chunk);
+            }
+        }
+    }
+
+    /// Types `text`.
+    pub fn type_text(&mut self, text: &str) {
+        self.input.write_all(text.as_bytes()).expect("type");
+    }
+
+    /// Waits for the exit; returns the code and the whole screen.
+    pub fn finish(mut self) -> (i32, String) {
+        let code = wait_exit(&mut self.child);
+        while let Ok(chunk) = self.screen.recv_timeout(Duration::from_millis(500)) {
+            self.text.extend(chunk);
+        }
+        (code, self.screen())
+    }
+}
