@@ -91,16 +91,28 @@ pub(crate) enum RegionArg {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// HPP sessions: create one from a cart, read, watch, distribute, disable.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  klarna-hpp --playground session create --cart cart.json --qr"
+    )]
     Session(session::Args),
     /// Klarna Payments sessions and orders: read, update, place an order from a token.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  klarna-hpp --playground kp read 0b1d9815-165e-42e2-8867-35bc03789e00"
+    )]
     Kp(kp::Args),
     /// Order Management: read, capture, refund, cancel, release, extend, references, shipping.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  klarna-hpp --playground order read f3392f8b-6116-4073-ab96-e330819e2c07"
+    )]
     Order(order::Args),
     /// Credential profiles in the user's config directory.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  klarna-hpp --region eu --playground config set-profile test --username PK12345_abc"
+    )]
     Config(config::Args),
     /// Print a shell completion script.
     #[command(
