@@ -150,7 +150,7 @@ impl State {
                 ],
             );
         }
-        cx.validate(Family::Hpp, Spec::Hpp, "SessionCreationRequestV1", &v)?;
+        cx.validate(Family::Hpp, Spec::Hpp, "SessionCreationRequestV1", &mut v)?;
         let options = v.get("options").cloned().unwrap_or_else(|| json!({}));
         let single = options
             .get("payment_method_category")
@@ -358,14 +358,15 @@ impl State {
         let access_id = v
             .get_mut("contact_information")
             .and_then(Value::as_object_mut)
-            .and_then(|c| c.remove("access_id"));
+            .and_then(|c| c.remove("access_id"))
+            .filter(|a| !a.is_null());
         if access_id.as_ref().is_some_and(|a| !a.is_string()) {
             return Err(ApiError::bad_value(
                 Family::Hpp,
                 "contact_information.access_id",
             ));
         }
-        cx.validate(Family::Hpp, Spec::Hpp, "DistributionRequestV1", &v)?;
+        cx.validate(Family::Hpp, Spec::Hpp, "DistributionRequestV1", &mut v)?;
         let status = self.hpp.get(&id).map(|s| s.status).ok_or_else(not_found)?;
         match status {
             HppStatus::Disabled => {

@@ -89,7 +89,7 @@ impl State {
     ) -> Result<Reply, ApiError> {
         let mut v = cx.parse(Family::Kp, body)?;
         strip_read_only(&mut v);
-        cx.validate(Family::Kp, Spec::Payments, "session_create", &v)?;
+        cx.validate(Family::Kp, Spec::Payments, "session_create", &mut v)?;
         check_amounts(&v).map_err(|p| ApiError::bad_value(Family::Kp, &p))?;
         if let Some(obj) = v.as_object_mut() {
             obj.entry("locale").or_insert_with(|| json!("en-US"));
@@ -155,7 +155,7 @@ impl State {
         }
         let mut v = cx.parse(Family::Kp, body)?;
         strip_read_only(&mut v);
-        cx.validate(Family::Kp, Spec::Payments, "session", &v)?;
+        cx.validate(Family::Kp, Spec::Payments, "session", &mut v)?;
         let mut merged = s.fields();
         if let Value::Object(update) = v {
             merged.extend(update);
@@ -279,7 +279,7 @@ impl State {
         }
         let mut v = cx.parse(Family::Kp, body)?;
         strip_read_only(&mut v);
-        cx.validate(Family::Kp, Spec::Payments, "create_order_request", &v)?;
+        cx.validate(Family::Kp, Spec::Payments, "create_order_request", &mut v)?;
         check_amounts(&v).map_err(|p| ApiError::bad_value(Family::Kp, &p))?;
         let req = v.as_object().cloned().unwrap_or_default();
         let mut mismatched = Vec::new();
@@ -454,12 +454,12 @@ impl State {
                 "Not allowed to create customer token for intent buy",
             ));
         }
-        let v = cx.parse(Family::Kp, body)?;
+        let mut v = cx.parse(Family::Kp, body)?;
         cx.validate(
             Family::Kp,
             Spec::Payments,
             "customer_token_creation_request",
-            &v,
+            &mut v,
         )?;
         let mut out = json!({
             "token_id": cx.id(IdKind::CustomerToken).to_string(),

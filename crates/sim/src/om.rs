@@ -139,12 +139,12 @@ impl State {
         id: &str,
         body: &[u8],
     ) -> Result<Reply, ApiError> {
-        let v = cx.parse(Family::Om, body)?;
+        let mut v = cx.parse(Family::Om, body)?;
         cx.validate(
             Family::Om,
             Spec::OrderManagement,
             "Update_authorization",
-            &v,
+            &mut v,
         )?;
         let (_, order) = self.order(cx, id)?;
         match order.status {
@@ -220,8 +220,8 @@ impl State {
         id: &str,
         body: &[u8],
     ) -> Result<Reply, ApiError> {
-        let v = cx.parse(Family::Om, body)?;
-        cx.validate(Family::Om, Spec::OrderManagement, "CaptureObject", &v)?;
+        let mut v = cx.parse(Family::Om, body)?;
+        cx.validate(Family::Om, Spec::OrderManagement, "CaptureObject", &mut v)?;
         let now = cx.now;
         let capture_id = cx.id(IdKind::Capture);
         let (oid, order) = self.order(cx, id)?;
@@ -298,8 +298,13 @@ impl State {
         capture: &str,
         body: &[u8],
     ) -> Result<Reply, ApiError> {
-        let v = cx.parse(Family::Om, body)?;
-        cx.validate(Family::Om, Spec::OrderManagement, "UpdateShippingInfo", &v)?;
+        let mut v = cx.parse(Family::Om, body)?;
+        cx.validate(
+            Family::Om,
+            Spec::OrderManagement,
+            "UpdateShippingInfo",
+            &mut v,
+        )?;
         let (_, order) = self.order(cx, id)?;
         let i = Self::capture_index(order, capture).map_err(|_| {
             ApiError::new(
@@ -341,12 +346,12 @@ impl State {
         capture: &str,
         body: &[u8],
     ) -> Result<Reply, ApiError> {
-        let v = cx.parse(Family::Om, body)?;
+        let mut v = cx.parse(Family::Om, body)?;
         cx.validate(
             Family::Om,
             Spec::OrderManagement,
             "ExtendDueDateRequest",
-            &v,
+            &mut v,
         )?;
         let (_, order) = self.order(cx, id)?;
         Self::capture_index(order, capture)?;
@@ -388,8 +393,8 @@ impl State {
         id: &str,
         body: &[u8],
     ) -> Result<Reply, ApiError> {
-        let v = cx.parse(Family::Om, body)?;
-        cx.validate(Family::Om, Spec::OrderManagement, "UpdateConsumer", &v)?;
+        let mut v = cx.parse(Family::Om, body)?;
+        cx.validate(Family::Om, Spec::OrderManagement, "UpdateConsumer", &mut v)?;
         let (_, order) = self.order(cx, id)?;
         if order.status == OrderStatus::Cancelled {
             return Err(not_allowed("Can not update a cancelled order."));
@@ -432,12 +437,12 @@ impl State {
         id: &str,
         body: &[u8],
     ) -> Result<Reply, ApiError> {
-        let v = cx.parse(Family::Om, body)?;
+        let mut v = cx.parse(Family::Om, body)?;
         cx.validate(
             Family::Om,
             Spec::OrderManagement,
             "Update_merchant_references",
-            &v,
+            &mut v,
         )?;
         let (_, order) = self.order(cx, id)?;
         if order.status == OrderStatus::Cancelled {
@@ -463,8 +468,8 @@ impl State {
         id: &str,
         body: &[u8],
     ) -> Result<Reply, ApiError> {
-        let v = cx.parse(Family::Om, body)?;
-        cx.validate(Family::Om, Spec::OrderManagement, "RefundObject", &v)?;
+        let mut v = cx.parse(Family::Om, body)?;
+        cx.validate(Family::Om, Spec::OrderManagement, "RefundObject", &mut v)?;
         let now = cx.now;
         let refund_id = cx.id(IdKind::Refund);
         let (oid, order) = self.order(cx, id)?;
@@ -559,8 +564,13 @@ impl State {
         id: &str,
         body: &[u8],
     ) -> Result<Reply, ApiError> {
-        let v = cx.parse(Family::Om, body)?;
-        cx.validate(Family::Om, Spec::OrderManagement, "UpdateShippingInfo", &v)?;
+        let mut v = cx.parse(Family::Om, body)?;
+        cx.validate(
+            Family::Om,
+            Spec::OrderManagement,
+            "UpdateShippingInfo",
+            &mut v,
+        )?;
         let (_, order) = self.order(cx, id)?;
         let items = v
             .get("shipping_info")

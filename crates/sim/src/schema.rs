@@ -1,10 +1,15 @@
 //! Klarna's OpenAPI schemas (the copies in `docs/spec/`), compiled once, used to validate request
-//! bodies the way Klarna's field constraints would.
+//! bodies the way Klarna's field constraints would, with Klarna's leniency: [`Schemas::accept`]
+//! first brings a body into the shape Klarna's servers read it as (`null` members dropped, enum
+//! values in another letter case spelled as the spec spells them, the scalar coercions Klarna
+//! performs) and refuses numbers outside int64, then validates what is left. `docs/emulator.md`
+//! has the table with its sources.
 
 use std::collections::HashMap;
 
-use jsonschema::Validator;
-use serde_json::Value;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{JsonType, Validator};
+use serde_json::{Number, Value};
 
 /// Which of Klarna's three documents a schema lives in.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -65,7 +70,54 @@ impl Schemas {
         Ok(Self { validators })
     }
 
-    /// Validates `instance`; `Err` lists the violations (at most 10).
+    /// Klarna's reading of a request body: normalizes `instance` in place (see the module doc),
+    /// then validates it; `Err` lists the violations (at most 10).
+    pub(crate) fn accept(
+        &self,
+        spec: Spec,
+        name: &str,
+        instance: &mut Value,
+    ) -> Result<(), Vec<Violation>> {
+        let mut out_of_range = Vec::new();
+        normalize_numbers(instance, "", &mut out_of_range);
+        if !out_of_range.is_empty() {
+            return Err(out_of_range);
+        }
+        let Some(v) = self.validators.get(&(spec, name)) else {
+            return Ok(());
+        };
+        // Each round fixes every lenient case it finds; a fix can uncover another one below it
+        // (an enum inside an object that had a null sibling is found in the same round, but a
+        // coerced value may then meet an enum), so a few rounds, each strictly shrinking the set
+        // of fixable errors.
+        for _ in 0..MAX_ROUNDS {
+            let fixes: Vec<Fix> = v
+                .iter_errors(instance)
+                .take(MAX_FIXES)
+                .filter_map(|e| fix_for(e.kind(), e.instance(), e.instance_path().as_str()))
+                .collect();
+            if fixes.is_empty() {
+                break;
+            }
+            // Removals last and deepest first, so that the pointers of the others stay valid.
+            let (removals, replacements): (Vec<Fix>, Vec<Fix>) =
+                fixes.into_iter().partition(|f| f.value.is_none());
+            for fix in replacements {
+                if let (Some(slot), Some(value)) = (instance.pointer_mut(&fix.pointer), fix.value) {
+                    *slot = value;
+                }
+            }
+            let mut removals: Vec<String> = removals.into_iter().map(|f| f.pointer).collect();
+            removals.sort();
+            removals.dedup();
+            for pointer in removals.iter().rev() {
+                remove_member(instance, pointer);
+            }
+        }
+        self.check(spec, name, instance)
+    }
+
+    /// Validates `instance` as it is; `Err` lists the violations (at most 10).
     pub(crate) fn check(
         &self,
         spec: Spec,
@@ -102,6 +154,158 @@ impl Schemas {
         } else {
             Err(violations)
         }
+    }
+}
+
+/// Rounds of fixes [`Schemas::accept`] makes at most.
+const MAX_ROUNDS: usize = 8;
+/// Errors looked at per round (a body has at most this many fixable values per round; the rest
+/// are fixed in the next).
+const MAX_FIXES: usize = 1_000;
+
+/// One lenient reading: the value at `pointer` becomes `value`, or is removed (`None`).
+struct Fix {
+    pointer: String,
+    value: Option<Value>,
+}
+
+/// What Klarna does with a value the schema refuses, when it accepts it after all.
+fn fix_for(kind: &ValidationErrorKind, instance: &Value, pointer: &str) -> Option<Fix> {
+    let fix = |value| {
+        Some(Fix {
+            pointer: pointer.to_owned(),
+            value,
+        })
+    };
+    match kind {
+        ValidationErrorKind::Type { kind } => {
+            let expected = |t: JsonType| match kind {
+                TypeKind::Single(one) => *one == t,
+                TypeKind::Multiple(set) => set.contains(t),
+            };
+            match instance {
+                // `null` on an object member is the member's absence (a required member then
+                // fails as missing). `null` in an array, or as the whole body, stays refused.
+                Value::Null if !pointer.is_empty() && parent_is_object(pointer) => fix(None),
+                Value::String(s) if expected(JsonType::Integer) => integer_text(s)
+                    .map(|n| Value::Number(n.into()))
+                    .and_then(|v| fix(Some(v))),
+                Value::String(s) if expected(JsonType::Number) => integer_text(s)
+                    .map(|n| Value::Number(n.into()))
+                    .and_then(|v| fix(Some(v))),
+                Value::String(s) if expected(JsonType::Boolean) => {
+                    match s.to_ascii_lowercase().as_str() {
+                        "true" => fix(Some(Value::Bool(true))),
+                        "false" => fix(Some(Value::Bool(false))),
+                        _ => None,
+                    }
+                }
+                Value::Number(n) if expected(JsonType::String) && n.is_i64() => {
+                    fix(Some(Value::String(n.to_string())))
+                }
+                Value::Bool(b) if expected(JsonType::String) => {
+                    fix(Some(Value::String(b.to_string())))
+                }
+                _ => None,
+            }
+        }
+        ValidationErrorKind::Enum { options } => {
+            let Value::String(s) = instance else {
+                return None;
+            };
+            options
+                .as_array()?
+                .iter()
+                .filter_map(Value::as_str)
+                .find(|o| *o != s && o.eq_ignore_ascii_case(s))
+                .and_then(|o| fix(Some(Value::String(o.to_owned()))))
+        }
+        _ => None,
+    }
+}
+
+/// A decimal integer in int64 (`"100"`, `"-5"`), as Klarna's JSON reader takes a quoted number.
+fn integer_text(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if digits.is_empty() || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Whether the value at this JSON pointer is an object member (its last segment is not an
+/// array index of an array parent is decided by the caller's data: a null array item's
+/// pointer ends in digits, and object keys that are all digits do not occur in Klarna's
+/// request schemas).
+fn parent_is_object(pointer: &str) -> bool {
+    let last = pointer.rsplit('/').next().unwrap_or_default();
+    last.is_empty() || !last.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn unescape(segment: &str) -> String {
+    segment.replace("~1", "/").replace("~0", "~")
+}
+
+/// Removes the object member at `pointer`.
+fn remove_member(root: &mut Value, pointer: &str) {
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return;
+    };
+    if let Some(Value::Object(m)) = root.pointer_mut(parent) {
+        m.remove(&unescape(last));
+    }
+}
+
+/// The largest magnitude an `f64` may have and still be an int64 once its fraction is zero.
+const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+
+/// Money and counts are int64 at Klarna: a number that does not fit is refused (a violation at
+/// its path), and a whole number written with a fraction (`100.0`) is read as the integer.
+/// Other fractions are left for the schema to judge.
+fn normalize_numbers(v: &mut Value, pointer: &str, out: &mut Vec<Violation>) {
+    match v {
+        Value::Number(n) => {
+            if n.is_i64() {
+                return;
+            }
+            if n.is_u64() {
+                out.push(Violation {
+                    path: pointer_to_path(pointer),
+                    problem: "out of the int64 range".into(),
+                });
+                return;
+            }
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            if !f.is_finite() || f.abs() >= TWO_POW_63 {
+                out.push(Violation {
+                    path: pointer_to_path(pointer),
+                    problem: "out of the int64 range".into(),
+                });
+            } else if f.fract() == 0.0 {
+                // In range and whole: exact as an i64.
+                #[allow(clippy::cast_possible_truncation)]
+                let whole = f as i64;
+                *n = Number::from(whole);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                normalize_numbers(item, &format!("{pointer}/{i}"), out);
+                if out.len() >= 10 {
+                    return;
+                }
+            }
+        }
+        Value::Object(m) => {
+            for (k, item) in m.iter_mut() {
+                let key = k.replace('~', "~0").replace('/', "~1");
+                normalize_numbers(item, &format!("{pointer}/{key}"), out);
+                if out.len() >= 10 {
+                    return;
+                }
+            }
+        }
+        _ => {}
     }
 }
 
