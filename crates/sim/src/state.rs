@@ -221,10 +221,13 @@ impl Order {
     }
 }
 
-/// A stored OM response for `Klarna-Idempotency-Key` replays (24 h).
+/// A stored OM response for `Klarna-Idempotency-Key` replays (24 h), keyed by operation,
+/// resource and key.
 #[derive(Debug)]
 pub(crate) struct IdempotencyRecord {
     pub(crate) at: Millis,
+    /// The first request's body ([`crate::api::body_fingerprint`]).
+    pub(crate) fingerprint: u64,
     pub(crate) reply: Reply,
 }
 
@@ -266,7 +269,8 @@ impl State {
         self.interned_urls.retain(|u| Arc::strong_count(u) > 1);
         self.interned_pages.retain(|p| Arc::strong_count(p) > 1);
         self.auths.retain(|_, a| a.expires_at > now);
-        self.idempotency.retain(|_, r| r.at + DAY > now);
+        self.idempotency
+            .retain(|_, r| r.at.saturating_add(DAY) > now);
         for order in self.orders.values_mut() {
             order.refresh(now);
         }
