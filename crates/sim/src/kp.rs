@@ -99,7 +99,7 @@ impl State {
             id,
             KpSession {
                 data: v.to_string().into_boxed_str(),
-                expires_at: cx.now + KP_SESSION_LIFETIME,
+                expires_at: cx.now.saturating_add(KP_SESSION_LIFETIME),
                 complete: false,
             },
         );
@@ -164,7 +164,7 @@ impl State {
         check_amounts(&merged).map_err(|p| ApiError::bad_value(Family::Kp, &p))?;
         if let Some(s) = self.kp.get_mut(&id) {
             s.data = merged.to_string().into_boxed_str();
-            s.expires_at = cx.now + KP_SESSION_LIFETIME;
+            s.expires_at = cx.now.saturating_add(KP_SESSION_LIFETIME);
         }
         Ok(Reply::empty(204))
     }
@@ -206,7 +206,7 @@ impl State {
             Authorization {
                 kp,
                 category,
-                expires_at: cx.now + AUTHORIZATION_LIFETIME,
+                expires_at: cx.now.saturating_add(AUTHORIZATION_LIFETIME),
                 state: AuthState::Open,
                 customer_token: None,
             },
@@ -374,7 +374,7 @@ impl State {
             captured_amount: 0,
             refunded_amount: 0,
             created_at: cx.now,
-            expires_at: cx.now + OM_AUTHORIZATION_PERIOD,
+            expires_at: cx.now.saturating_add(OM_AUTHORIZATION_PERIOD),
             klarna_reference: reference,
             category,
             captures: Vec::new(),

@@ -209,7 +209,10 @@ impl Order {
     pub(crate) fn remaining(&self) -> i64 {
         match self.status {
             OrderStatus::Cancelled | OrderStatus::Expired => 0,
-            _ => (self.order_amount - self.captured_amount).max(0),
+            _ => self
+                .order_amount
+                .saturating_sub(self.captured_amount)
+                .max(0),
         }
     }
 
