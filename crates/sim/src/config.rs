@@ -50,6 +50,15 @@ pub struct SimConfig {
     /// How many entries the request log, the message log and the callback log each keep
     /// (oldest dropped first). Default 10 000.
     pub log_limit: usize,
+    /// The most bytes the request log holds (bodies are cut at 16 KiB and marked; requests
+    /// without valid credentials are logged without their body); the oldest entries go first.
+    /// Default 32 MiB.
+    pub log_bytes: usize,
+    /// The most connections served at once; one more is answered 503 and closed. Default 512.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers (from the connection's start or
+    /// the end of its previous request) before the connection is closed. Default 10 s.
+    pub header_read_timeout: Duration,
 }
 
 impl Default for SimConfig {
@@ -67,6 +76,9 @@ impl Default for SimConfig {
             callback_attempts: 4,
             callback_retry_delay: Duration::from_secs(3),
             log_limit: 10_000,
+            log_bytes: 32 << 20,
+            max_connections: 512,
+            header_read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -123,6 +135,27 @@ impl SimConfig {
         self
     }
 
+    /// Keep at most this many bytes in the request log.
+    #[must_use]
+    pub fn with_log_bytes(mut self, bytes: usize) -> Self {
+        self.log_bytes = bytes;
+        self
+    }
+
+    /// Serve at most this many connections at once.
+    #[must_use]
+    pub fn with_max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max;
+        self
+    }
+
+    /// Close a connection whose request headers take longer than this to arrive.
+    #[must_use]
+    pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
     /// Give up on one callback attempt after this long.
     #[must_use]
     pub fn with_callback_timeout(mut self, timeout: Duration) -> Self {
@@ -144,6 +177,9 @@ impl fmt::Debug for SimConfig {
             .field("callback_attempts", &self.callback_attempts)
             .field("callback_retry_delay", &self.callback_retry_delay)
             .field("log_limit", &self.log_limit)
+            .field("log_bytes", &self.log_bytes)
+            .field("max_connections", &self.max_connections)
+            .field("header_read_timeout", &self.header_read_timeout)
             .finish()
     }
 }

@@ -114,6 +114,6 @@ pub mod bench {
             let _ = tx.send(true);
         });
         let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
-        crate::server::serve(listener, app, rx).await;
+        crate::server::serve(listener, app, rx, crate::server::Limits::default()).await;
     }
 }

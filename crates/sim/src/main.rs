@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use klarna_hpp_sim::{Sim, SimConfig, DEFAULT_PASSWORD, DEFAULT_USERNAME};
@@ -28,6 +29,15 @@ struct Args {
     /// Entries kept in each inspection log (requests, messages, callbacks).
     #[arg(long, default_value_t = 10_000)]
     log_limit: usize,
+    /// The most bytes the request log holds (bodies are cut at 16 KiB).
+    #[arg(long, default_value_t = 32 << 20)]
+    log_bytes: usize,
+    /// Connections served at once; one more gets 503 and is closed.
+    #[arg(long, default_value_t = 512)]
+    max_connections: usize,
+    /// Seconds a client may take to send a request's headers before its connection is closed.
+    #[arg(long, default_value_t = 10.0)]
+    header_timeout: f64,
     /// Log every API request to stderr.
     #[arg(long, short)]
     verbose: bool,
@@ -83,6 +93,13 @@ async fn main() -> ExitCode {
         .with_payment_method_categories(args.categories);
     config.seed = args.seed;
     config.log_limit = args.log_limit;
+    config.log_bytes = args.log_bytes;
+    config.max_connections = args.max_connections;
+    if !args.header_timeout.is_finite() || args.header_timeout <= 0.0 {
+        eprintln!("klarna-hpp-sim: --header-timeout must be a positive number of seconds");
+        return ExitCode::FAILURE;
+    }
+    config.header_read_timeout = Duration::from_secs_f64(args.header_timeout.min(86_400.0));
     config.start_time = args.start_time;
     let stop = match stop_signal() {
         Ok(stop) => stop,

@@ -54,6 +54,7 @@ impl Shared {
         http: reqwest::Client,
         runtime: tokio::runtime::Handle,
         log_limit: usize,
+        log_bytes: usize,
     ) -> Self {
         Self {
             env,
@@ -66,7 +67,7 @@ impl Shared {
             runtime,
             state: Mutex::new(State::default()),
             faults: Mutex::new(Faults::default()),
-            records: Mutex::new(Records::new(log_limit)),
+            records: Mutex::new(Records::new(log_limit, log_bytes)),
         }
     }
 
