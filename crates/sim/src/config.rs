@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use crate::clock::ClockMode;
+
 /// The API username the emulator accepts when none is configured.
 pub const DEFAULT_USERNAME: &str = "DemoMerchant";
 /// The API password the emulator accepts when none is configured.
@@ -32,8 +34,11 @@ pub struct SimConfig {
     pub username: String,
     /// The API password (HTTP Basic). Default [`DEFAULT_PASSWORD`].
     pub password: String,
-    /// The instant the virtual clock starts at. `None` (default): the real time at start.
+    /// The instant the clock starts at. `None` (default): the real time at start.
     pub start_time: Option<OffsetDateTime>,
+    /// How the clock moves: [`ClockMode::Frozen`] (default here: it stands still until
+    /// advanced) or [`ClockMode::Real`] (it advances with real time; the program's default).
+    pub clock: ClockMode,
     /// Seed of the id generator. `None` (default): derived from the real time at start; set it
     /// for ids that are the same in every run.
     pub seed: Option<u64>,
@@ -68,6 +73,7 @@ impl Default for SimConfig {
             username: DEFAULT_USERNAME.to_owned(),
             password: DEFAULT_PASSWORD.to_owned(),
             start_time: None,
+            clock: ClockMode::Frozen,
             seed: None,
             payment_method_categories: ["pay_now", "pay_later", "pay_over_time"]
                 .map(String::from)
@@ -107,6 +113,13 @@ impl SimConfig {
     #[must_use]
     pub fn with_start_time(mut self, start: OffsetDateTime) -> Self {
         self.start_time = Some(start);
+        self
+    }
+
+    /// Move the clock this way.
+    #[must_use]
+    pub fn with_clock(mut self, mode: ClockMode) -> Self {
+        self.clock = mode;
         self
     }
 
@@ -171,6 +184,7 @@ impl fmt::Debug for SimConfig {
             .field("username", &self.username)
             .field("password", &"[redacted]")
             .field("start_time", &self.start_time)
+            .field("clock", &self.clock)
             .field("seed", &self.seed)
             .field("payment_method_categories", &self.payment_method_categories)
             .field("callback_timeout", &self.callback_timeout)

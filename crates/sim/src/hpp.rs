@@ -105,8 +105,8 @@ impl State {
         v
     }
 
-    /// Moves a session to `status`; on a change, stamps `updated_at` and queues the status
-    /// callback. Returns whether the status changed.
+    /// Moves a session to `status`; on a change, stamps `updated_at` (now, or 1 ms after the
+    /// last stamp when the clock has not moved since) and queues the status callback. Returns whether the status changed.
     pub(crate) fn set_hpp_status(&mut self, cx: &mut Ctx<'_>, id: Id, status: HppStatus) -> bool {
         let Some(s) = self.hpp.get_mut(&id) else {
             return false;
@@ -115,7 +115,8 @@ impl State {
             return false;
         }
         s.status = status;
-        s.updated_at = cx.now;
+        // Every change moves `updated_at`, also on a frozen clock or twice in one millisecond.
+        s.updated_at = cx.now.max(s.updated_at.saturating_add(1));
         let Some(s) = self.hpp.get(&id) else {
             return false;
         };

@@ -74,6 +74,7 @@ mod state;
 
 use std::sync::Arc;
 
+pub use crate::clock::ClockMode;
 pub use crate::config::{SimConfig, DEFAULT_PASSWORD, DEFAULT_USERNAME};
 pub use crate::consumer::ConsumerOutcome;
 pub use crate::error::{ConsumerError, Error};

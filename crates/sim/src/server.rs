@@ -21,7 +21,7 @@ use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 use crate::api::{route, ApiError, NoRoute, Reply};
-use crate::clock::format;
+use crate::clock::{format, http_date};
 use crate::faults::Fault;
 use crate::ids::{base64_decode, IdKind};
 use crate::records::{logged_body, RequestRecord};
@@ -156,12 +156,13 @@ async fn connection(
     }
 }
 
-/// Turns a [`Reply`] into a response with `Klarna-Correlation-Id` (and `Content-Type` when
-/// there is a body).
-pub(crate) fn respond(reply: &Reply, correlation_id: &str) -> Response {
+/// Turns a [`Reply`] into a response with `Klarna-Correlation-Id`, a `Date` on the emulator's
+/// clock (so that it agrees with the times in bodies), and `Content-Type` when there is a body.
+pub(crate) fn respond(reply: &Reply, correlation_id: &str, now: crate::clock::Millis) -> Response {
     let mut builder = Response::builder()
         .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-        .header("Klarna-Correlation-Id", correlation_id);
+        .header("Klarna-Correlation-Id", correlation_id)
+        .header("Date", http_date(now));
     for (name, value) in &reply.headers {
         builder = builder.header(*name, value);
     }
@@ -245,7 +246,7 @@ pub(crate) async fn api(State(shared): State<Arc<Shared>>, req: Request) -> Resp
             },
             RequestRecord::weight,
         );
-        respond(reply, &correlation_id)
+        respond(reply, &correlation_id, shared.clock.now())
     };
     let bytes = match to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
@@ -271,12 +272,19 @@ pub(crate) async fn api(State(shared): State<Arc<Shared>>, req: Request) -> Resp
             return finish(record, &e.into_reply(&correlation_id));
         }
         Err(NoRoute::MethodNotAllowed) => {
+            let allow: Vec<&str> = ["GET", "POST", "PATCH", "DELETE"]
+                .into_iter()
+                .filter(|m| route(m, parts.uri.path()).is_ok())
+                .collect();
             let e = ApiError::new(
                 405,
                 "METHOD_NOT_ALLOWED",
                 format!("{} is not allowed here", parts.method),
             );
-            return finish(record, &e.into_reply(&correlation_id));
+            let reply = e
+                .into_reply(&correlation_id)
+                .header("Allow", allow.join(", "));
+            return finish(record, &reply);
         }
     };
     record.operation = Some(op.name().to_owned());

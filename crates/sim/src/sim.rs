@@ -84,7 +84,7 @@ async fn build(config: SimConfig) -> Result<(Arc<Shared>, tokio::net::TcpListene
     };
     let shared = Shared::new(
         env,
-        Clock::new(start),
+        Clock::new(start, config.clock),
         local_addr,
         config.username,
         config.password,
