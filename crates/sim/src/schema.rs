@@ -78,11 +78,7 @@ impl Schemas {
         name: &str,
         instance: &mut Value,
     ) -> Result<(), Vec<Violation>> {
-        let mut out_of_range = Vec::new();
-        normalize_numbers(instance, "", &mut out_of_range);
-        if !out_of_range.is_empty() {
-            return Err(out_of_range);
-        }
+        whole_numbers(instance);
         let Some(v) = self.validators.get(&(spec, name)) else {
             return Ok(());
         };
@@ -259,52 +255,47 @@ fn remove_member(root: &mut Value, pointer: &str) {
 /// The largest magnitude an `f64` may have and still be an int64 once its fraction is zero.
 const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
 
-/// Money and counts are int64 at Klarna: a number that does not fit is refused (a violation at
-/// its path), and a whole number written with a fraction (`100.0`) is read as the integer.
-/// Other fractions are left for the schema to judge.
-fn normalize_numbers(v: &mut Value, pointer: &str, out: &mut Vec<Violation>) {
+/// A whole number written with a fraction (`100.0`) is read as the integer, as Klarna's reader
+/// does; other numbers are left for the schema to judge (the int64 / int32 bounds are part of
+/// each compiled schema, see [`bound_integers`]).
+fn whole_numbers(v: &mut Value) {
     match v {
         Value::Number(n) => {
-            if n.is_i64() {
-                return;
-            }
-            if n.is_u64() {
-                out.push(Violation {
-                    path: pointer_to_path(pointer),
-                    problem: "out of the int64 range".into(),
-                });
-                return;
-            }
-            let f = n.as_f64().unwrap_or(f64::NAN);
-            if !f.is_finite() || f.abs() >= TWO_POW_63 {
-                out.push(Violation {
-                    path: pointer_to_path(pointer),
-                    problem: "out of the int64 range".into(),
-                });
-            } else if f.fract() == 0.0 {
-                // In range and whole: exact as an i64.
-                #[allow(clippy::cast_possible_truncation)]
-                let whole = f as i64;
-                *n = Number::from(whole);
-            }
-        }
-        Value::Array(items) => {
-            for (i, item) in items.iter_mut().enumerate() {
-                normalize_numbers(item, &format!("{pointer}/{i}"), out);
-                if out.len() >= 10 {
-                    return;
+            if let Some(f) = n.as_f64().filter(|_| !n.is_i64() && !n.is_u64()) {
+                if f.is_finite() && f.fract() == 0.0 && f.abs() < TWO_POW_63 {
+                    // In range and whole: exact as an i64.
+                    #[allow(clippy::cast_possible_truncation)]
+                    let whole = f as i64;
+                    *n = Number::from(whole);
                 }
             }
         }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Value::Object(m) => m.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
+}
+
+/// Gives every integer schema its format's range as `minimum` / `maximum` where the spec sets
+/// none: `int32` the int32 range, anything else int64's (symmetric: −(2⁶³−1)…2⁶³−1, since
+/// −2⁶³ and a float just below it cannot be told apart once parsed). A number outside it is a
+/// schema violation at its path, with the family's error code; numbers in free-form members
+/// (no `type: integer`) are not bounded.
+fn bound_integers(v: &mut Value) {
+    match v {
         Value::Object(m) => {
-            for (k, item) in m.iter_mut() {
-                let key = k.replace('~', "~0").replace('/', "~1");
-                normalize_numbers(item, &format!("{pointer}/{key}"), out);
-                if out.len() >= 10 {
-                    return;
-                }
+            if m.get("type").and_then(Value::as_str) == Some("integer") {
+                let (lo, hi) = if m.get("format").and_then(Value::as_str) == Some("int32") {
+                    (i64::from(i32::MIN), i64::from(i32::MAX))
+                } else {
+                    (-i64::MAX, i64::MAX)
+                };
+                m.entry("minimum").or_insert_with(|| Value::from(lo));
+                m.entry("maximum").or_insert_with(|| Value::from(hi));
             }
+            m.values_mut().for_each(bound_integers);
         }
+        Value::Array(items) => items.iter_mut().for_each(bound_integers),
         _ => {}
     }
 }
@@ -330,6 +321,7 @@ fn compile(spec: Spec, name: &str) -> Result<Validator, String> {
         "$ref".into(),
         Value::String(format!("#/components/schemas/{name}")),
     );
+    bound_integers(&mut root);
     jsonschema::draft4::new(&root).map_err(|e| format!("{spec:?} {name}: {e}"))
 }
 

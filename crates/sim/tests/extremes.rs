@@ -174,8 +174,9 @@ async fn run(api: &Api, sim: &klarna_hpp_sim::SimHandle, order: &str, token: &st
     let _ = sim;
 }
 
-/// The case from issue 12: lines whose totals are `i64::MIN` and `-1`, on a capture and an
-/// authorization update, used to close the connection without an answer (a debug build's
+/// The case from issue 12: lines whose totals add up below int64 (`i64::MIN` and `-1` there;
+/// `i64::MIN` itself is now outside the bounded range, so `−(2⁶³−1)` and `-2`), on a capture and
+/// an authorization update, used to close the connection without an answer (a debug build's
 /// overflow panic).
 #[tokio::test(flavor = "multi_thread")]
 async fn lines_adding_up_beyond_int64_get_an_answer() {
@@ -183,7 +184,8 @@ async fn lines_adding_up_beyond_int64_get_an_answer() {
     let api = Api::new(&sim);
     let order = api.order(&sim).await;
     let lines = format!(
-        r#"[{{"name":"a","quantity":1,"unit_price":{MIN},"total_amount":{MIN}}},{{"name":"b","quantity":1,"unit_price":-1,"total_amount":-1}}]"#
+        r#"[{{"name":"a","quantity":1,"unit_price":{lowest},"total_amount":{lowest}}},{{"name":"b","quantity":1,"unit_price":-2,"total_amount":-2}}]"#,
+        lowest = MIN + 1
     );
     let o = |tail: &str| format!("/ordermanagement/v1/orders/{order}{tail}");
     let capture = post_text(

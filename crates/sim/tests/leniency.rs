@@ -246,9 +246,53 @@ async fn still_refused_with_klarnas_codes() {
     )
     .await
     .assert_error(400, "CONSTRAINT_VIOLATION");
+    // Numbers outside an integer field's format, with the family's code and the field's path;
+    // a large number in a free-form member is no integer field.
+    for (bad, field) in [
+        ("9223372036854775808", "order_amount"),
+        ("1e30", "order_amount"),
+        ("-1e300", "order_tax_amount"),
+    ] {
+        let mut text = kp_body().to_string();
+        text = text.replacen(
+            &format!("\"{field}\":{}", kp_body()[field]),
+            &format!("\"{field}\":{bad}"),
+            1,
+        );
+        let r = api
+            .send(
+                "POST",
+                "/payments/v1/sessions",
+                Some(text.into_bytes()),
+                &[],
+            )
+            .await;
+        r.assert_error(400, "BAD_VALUE");
+        assert!(
+            r.text.contains(&format!("Bad value: {field}")),
+            "{}",
+            r.text
+        );
+    }
+    let mut b = kp_body();
+    b["merchant_data"] = json!("{}");
+    b["attachment"] = json!({"content_type": "application/vnd.klarna.internal.emd-v2+json",
+                             "body": "{}", "extra": 18446744073709551615u64});
+    let r = api.post("/payments/v1/sessions", &b).await;
+    assert_eq!(r.status, 200, "{}", r.text);
     // OM: a null body member that is required.
     let order = api.order(&sim).await;
     api.post(&o(&order, "/captures"), &json!({"captured_amount": null}))
         .await
         .assert_error(422, "UNPROCESSABLE_ENTITY");
+    let r = api
+        .send(
+            "POST",
+            &o(&order, "/captures"),
+            Some(br#"{"captured_amount": 1e30}"#.to_vec()),
+            &[],
+        )
+        .await;
+    r.assert_error(422, "UNPROCESSABLE_ENTITY");
+    assert_eq!(api.get(&o(&order, "")).await.body["captured_amount"], 0);
 }
