@@ -83,7 +83,8 @@ def run_spec(url: str, spec_dir: Path, out: Path, spec: str, phases: str, exampl
     ]
     env = dict(os.environ, SCHEMATHESIS_HOOKS="", PYTHONHASHSEED="0")
     with open(log, "w") as f:
-        subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env, timeout=600, check=False)
+        # In the output directory: schemathesis keeps its caches (.schemathesis/) where it runs.
+        subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env, timeout=600, check=False, cwd=out)
     failures: list[dict] = []
     passed = 0
     errors: list[str] = []
@@ -126,6 +127,8 @@ def main() -> int:
     parser.add_argument("--spec-dir", required=True, type=Path)
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args()
+    args.out = args.out.resolve()
+    args.spec_dir = args.spec_dir.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
     quirks = load_quirks()
     total_passed = total_failed = total_tolerated = 0

@@ -59,10 +59,10 @@ pub struct SimConfig {
     /// without valid credentials are logged without their body); the oldest entries go first.
     /// Default 32 MiB.
     pub log_bytes: usize,
-    /// The most connections served at once; one more is answered 503 and closed. Default 512.
+    /// The most connections served at once; one more is answered 503 and closed. Default 1024.
     pub max_connections: usize,
     /// How long a client may take to send a request's headers (from the connection's start or
-    /// the end of its previous request) before the connection is closed. Default 10 s.
+    /// the end of its previous request) before the connection is closed. Default 30 s.
     pub header_read_timeout: Duration,
 }
 
@@ -83,8 +83,8 @@ impl Default for SimConfig {
             callback_retry_delay: Duration::from_secs(3),
             log_limit: 10_000,
             log_bytes: 32 << 20,
-            max_connections: 512,
-            header_read_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -109,7 +109,7 @@ impl SimConfig {
         self
     }
 
-    /// Start the virtual clock at this instant.
+    /// Start the clock at this instant.
     #[must_use]
     pub fn with_start_time(mut self, start: OffsetDateTime) -> Self {
         self.start_time = Some(start);

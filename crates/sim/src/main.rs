@@ -37,10 +37,10 @@ struct Args {
     #[arg(long, default_value_t = 32 << 20)]
     log_bytes: usize,
     /// Connections served at once; one more gets 503 and is closed.
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = 1024)]
     max_connections: usize,
     /// Seconds a client may take to send a request's headers before its connection is closed.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 30.0)]
     header_timeout: f64,
     /// Log every API request to stderr.
     #[arg(long, short)]
