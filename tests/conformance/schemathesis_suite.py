@@ -121,7 +121,23 @@ def run_spec(url: str, spec_dir: Path, out: Path, spec: str, phases: str, exampl
     return failures, passed, errors
 
 
+def self_test() -> None:
+    """The judge itself: a tolerated finding passes, the same finding changed in any matched
+    respect does not, and a finding no entry names does not."""
+    quirks = load_quirks()
+    base = {"spec": "ordermanagement", "code": "ST202", "operation": "GET /ordermanagement/v1/orders/{order_id}",
+            "message": "Valid data should have been accepted", "status": 400,
+            "response": '{"error_code":"INVALID_ORDER_ID"}', "case": "x"}
+    assert tolerated(quirks, base) is not None, "a documented quirk is tolerated"
+    for change in ({"spec": "payments"}, {"code": "ST201"}, {"status": 500},
+                   {"response": '{"error_code":"NOT_FOUND"}'}):
+        assert tolerated(quirks, {**base, **change}) is None, f"not tolerated after {change}"
+    server_error = {**base, "code": "ST101", "status": 500, "response": "", "message": "Server error"}
+    assert tolerated(quirks, server_error) is None, "a 5xx is never tolerated"
+
+
 def main() -> int:
+    self_test()
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
     parser.add_argument("--spec-dir", required=True, type=Path)
