@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use crate::clock::ClockMode;
+
 /// The API username the emulator accepts when none is configured.
 pub const DEFAULT_USERNAME: &str = "DemoMerchant";
 /// The API password the emulator accepts when none is configured.
@@ -32,8 +34,11 @@ pub struct SimConfig {
     pub username: String,
     /// The API password (HTTP Basic). Default [`DEFAULT_PASSWORD`].
     pub password: String,
-    /// The instant the virtual clock starts at. `None` (default): the real time at start.
+    /// The instant the clock starts at. `None` (default): the real time at start.
     pub start_time: Option<OffsetDateTime>,
+    /// How the clock moves: [`ClockMode::Frozen`] (default here: it stands still until
+    /// advanced) or [`ClockMode::Real`] (it advances with real time; the program's default).
+    pub clock: ClockMode,
     /// Seed of the id generator. `None` (default): derived from the real time at start; set it
     /// for ids that are the same in every run.
     pub seed: Option<u64>,
@@ -50,6 +55,15 @@ pub struct SimConfig {
     /// How many entries the request log, the message log and the callback log each keep
     /// (oldest dropped first). Default 10 000.
     pub log_limit: usize,
+    /// The most bytes the request log holds (bodies are cut at 16 KiB and marked; requests
+    /// without valid credentials are logged without their body); the oldest entries go first.
+    /// Default 32 MiB.
+    pub log_bytes: usize,
+    /// The most connections served at once; one more is answered 503 and closed. Default 1024.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers (from the connection's start or
+    /// the end of its previous request) before the connection is closed. Default 30 s.
+    pub header_read_timeout: Duration,
 }
 
 impl Default for SimConfig {
@@ -59,6 +73,7 @@ impl Default for SimConfig {
             username: DEFAULT_USERNAME.to_owned(),
             password: DEFAULT_PASSWORD.to_owned(),
             start_time: None,
+            clock: ClockMode::Frozen,
             seed: None,
             payment_method_categories: ["pay_now", "pay_later", "pay_over_time"]
                 .map(String::from)
@@ -67,6 +82,9 @@ impl Default for SimConfig {
             callback_attempts: 4,
             callback_retry_delay: Duration::from_secs(3),
             log_limit: 10_000,
+            log_bytes: 32 << 20,
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -91,10 +109,17 @@ impl SimConfig {
         self
     }
 
-    /// Start the virtual clock at this instant.
+    /// Start the clock at this instant.
     #[must_use]
     pub fn with_start_time(mut self, start: OffsetDateTime) -> Self {
         self.start_time = Some(start);
+        self
+    }
+
+    /// Move the clock this way.
+    #[must_use]
+    pub fn with_clock(mut self, mode: ClockMode) -> Self {
+        self.clock = mode;
         self
     }
 
@@ -123,6 +148,27 @@ impl SimConfig {
         self
     }
 
+    /// Keep at most this many bytes in the request log.
+    #[must_use]
+    pub fn with_log_bytes(mut self, bytes: usize) -> Self {
+        self.log_bytes = bytes;
+        self
+    }
+
+    /// Serve at most this many connections at once.
+    #[must_use]
+    pub fn with_max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max;
+        self
+    }
+
+    /// Close a connection whose request headers take longer than this to arrive.
+    #[must_use]
+    pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
     /// Give up on one callback attempt after this long.
     #[must_use]
     pub fn with_callback_timeout(mut self, timeout: Duration) -> Self {
@@ -138,12 +184,16 @@ impl fmt::Debug for SimConfig {
             .field("username", &self.username)
             .field("password", &"[redacted]")
             .field("start_time", &self.start_time)
+            .field("clock", &self.clock)
             .field("seed", &self.seed)
             .field("payment_method_categories", &self.payment_method_categories)
             .field("callback_timeout", &self.callback_timeout)
             .field("callback_attempts", &self.callback_attempts)
             .field("callback_retry_delay", &self.callback_retry_delay)
             .field("log_limit", &self.log_limit)
+            .field("log_bytes", &self.log_bytes)
+            .field("max_connections", &self.max_connections)
+            .field("header_read_timeout", &self.header_read_timeout)
             .finish()
     }
 }

@@ -175,6 +175,7 @@ async fn callbacks(State(shared): State<Arc<Shared>>) -> Json<Vec<CallbackDelive
 async fn stats(State(shared): State<Arc<Shared>>) -> Json<Value> {
     let mut v = shared.read(crate::state::State::stats);
     v["pending_callbacks"] = json!(shared.records().pending_callbacks());
+    v["request_log_bytes"] = json!(shared.records().requests.bytes());
     v["now"] = json!(format(shared.clock.now()));
     Json(v)
 }

@@ -105,8 +105,8 @@ impl State {
         v
     }
 
-    /// Moves a session to `status`; on a change, stamps `updated_at` and queues the status
-    /// callback. Returns whether the status changed.
+    /// Moves a session to `status`; on a change, stamps `updated_at` (now, or 1 ms after the
+    /// last stamp when the clock has not moved since) and queues the status callback. Returns whether the status changed.
     pub(crate) fn set_hpp_status(&mut self, cx: &mut Ctx<'_>, id: Id, status: HppStatus) -> bool {
         let Some(s) = self.hpp.get_mut(&id) else {
             return false;
@@ -115,7 +115,8 @@ impl State {
             return false;
         }
         s.status = status;
-        s.updated_at = cx.now;
+        // Every change moves `updated_at`, also on a frozen clock or twice in one millisecond.
+        s.updated_at = cx.now.max(s.updated_at.saturating_add(1));
         let Some(s) = self.hpp.get(&id) else {
             return false;
         };
@@ -150,7 +151,7 @@ impl State {
                 ],
             );
         }
-        cx.validate(Family::Hpp, Spec::Hpp, "SessionCreationRequestV1", &v)?;
+        cx.validate(Family::Hpp, Spec::Hpp, "SessionCreationRequestV1", &mut v)?;
         let options = v.get("options").cloned().unwrap_or_else(|| json!({}));
         let single = options
             .get("payment_method_category")
@@ -358,14 +359,15 @@ impl State {
         let access_id = v
             .get_mut("contact_information")
             .and_then(Value::as_object_mut)
-            .and_then(|c| c.remove("access_id"));
+            .and_then(|c| c.remove("access_id"))
+            .filter(|a| !a.is_null());
         if access_id.as_ref().is_some_and(|a| !a.is_string()) {
             return Err(ApiError::bad_value(
                 Family::Hpp,
                 "contact_information.access_id",
             ));
         }
-        cx.validate(Family::Hpp, Spec::Hpp, "DistributionRequestV1", &v)?;
+        cx.validate(Family::Hpp, Spec::Hpp, "DistributionRequestV1", &mut v)?;
         let status = self.hpp.get(&id).map(|s| s.status).ok_or_else(not_found)?;
         match status {
             HppStatus::Disabled => {

@@ -89,7 +89,7 @@ impl State {
     ) -> Result<Reply, ApiError> {
         let mut v = cx.parse(Family::Kp, body)?;
         strip_read_only(&mut v);
-        cx.validate(Family::Kp, Spec::Payments, "session_create", &v)?;
+        cx.validate(Family::Kp, Spec::Payments, "session_create", &mut v)?;
         check_amounts(&v).map_err(|p| ApiError::bad_value(Family::Kp, &p))?;
         if let Some(obj) = v.as_object_mut() {
             obj.entry("locale").or_insert_with(|| json!("en-US"));
@@ -99,7 +99,7 @@ impl State {
             id,
             KpSession {
                 data: v.to_string().into_boxed_str(),
-                expires_at: cx.now + KP_SESSION_LIFETIME,
+                expires_at: cx.now.saturating_add(KP_SESSION_LIFETIME),
                 complete: false,
             },
         );
@@ -155,7 +155,7 @@ impl State {
         }
         let mut v = cx.parse(Family::Kp, body)?;
         strip_read_only(&mut v);
-        cx.validate(Family::Kp, Spec::Payments, "session", &v)?;
+        cx.validate(Family::Kp, Spec::Payments, "session", &mut v)?;
         let mut merged = s.fields();
         if let Value::Object(update) = v {
             merged.extend(update);
@@ -164,7 +164,7 @@ impl State {
         check_amounts(&merged).map_err(|p| ApiError::bad_value(Family::Kp, &p))?;
         if let Some(s) = self.kp.get_mut(&id) {
             s.data = merged.to_string().into_boxed_str();
-            s.expires_at = cx.now + KP_SESSION_LIFETIME;
+            s.expires_at = cx.now.saturating_add(KP_SESSION_LIFETIME);
         }
         Ok(Reply::empty(204))
     }
@@ -206,7 +206,7 @@ impl State {
             Authorization {
                 kp,
                 category,
-                expires_at: cx.now + AUTHORIZATION_LIFETIME,
+                expires_at: cx.now.saturating_add(AUTHORIZATION_LIFETIME),
                 state: AuthState::Open,
                 customer_token: None,
             },
@@ -279,7 +279,7 @@ impl State {
         }
         let mut v = cx.parse(Family::Kp, body)?;
         strip_read_only(&mut v);
-        cx.validate(Family::Kp, Spec::Payments, "create_order_request", &v)?;
+        cx.validate(Family::Kp, Spec::Payments, "create_order_request", &mut v)?;
         check_amounts(&v).map_err(|p| ApiError::bad_value(Family::Kp, &p))?;
         let req = v.as_object().cloned().unwrap_or_default();
         let mut mismatched = Vec::new();
@@ -374,7 +374,7 @@ impl State {
             captured_amount: 0,
             refunded_amount: 0,
             created_at: cx.now,
-            expires_at: cx.now + OM_AUTHORIZATION_PERIOD,
+            expires_at: cx.now.saturating_add(OM_AUTHORIZATION_PERIOD),
             klarna_reference: reference,
             category,
             captures: Vec::new(),
@@ -454,12 +454,12 @@ impl State {
                 "Not allowed to create customer token for intent buy",
             ));
         }
-        let v = cx.parse(Family::Kp, body)?;
+        let mut v = cx.parse(Family::Kp, body)?;
         cx.validate(
             Family::Kp,
             Spec::Payments,
             "customer_token_creation_request",
-            &v,
+            &mut v,
         )?;
         let mut out = json!({
             "token_id": cx.id(IdKind::CustomerToken).to_string(),

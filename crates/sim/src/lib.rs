@@ -3,12 +3,16 @@
 //! A stateful emulator of Klarna's side of a Hosted Payment Page checkout: Klarna Payments v1
 //! (sessions, orders, authorizations, customer tokens), HPP v1 (sessions, disable,
 //! distribution), Order Management v1 (orders, captures, refunds and the rest), the hosted
-//! payment page the consumer sees, status callbacks, a virtual clock and fault injection.
+//! payment page the consumer sees, status callbacks, a controllable clock ([`ClockMode`]: frozen
+//! by default in the library, real in the `klarna-hpp-sim` program) and fault injection.
 //! It runs in-process on `127.0.0.1:0` for tests, or as the `klarna-hpp-sim` binary.
 //!
 //! It implements Klarna's behaviour from the protocol reference and Klarna's OpenAPI documents
 //! independently of the client crates: request bodies are validated against Klarna's schemas
-//! and rules, and answered with Klarna's status codes, headers and error bodies.
+//! and rules, and answered with Klarna's status codes, headers and error bodies. Bodies are read
+//! with Klarna's leniency (`null` members as absent, enum case, scalar coercions), idempotency
+//! keys are scoped to operation, resource and body, money arithmetic is checked, and the server
+//! bounds what a client can hold (log bytes, header-read time, connections).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -74,6 +78,7 @@ mod state;
 
 use std::sync::Arc;
 
+pub use crate::clock::ClockMode;
 pub use crate::config::{SimConfig, DEFAULT_PASSWORD, DEFAULT_USERNAME};
 pub use crate::consumer::ConsumerOutcome;
 pub use crate::error::{ConsumerError, Error};
@@ -114,6 +119,6 @@ pub mod bench {
             let _ = tx.send(true);
         });
         let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
-        crate::server::serve(listener, app, rx).await;
+        crate::server::serve(listener, app, rx, crate::server::Limits::default()).await;
     }
 }

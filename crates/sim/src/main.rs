@@ -2,9 +2,10 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
-use klarna_hpp_sim::{Sim, SimConfig, DEFAULT_PASSWORD, DEFAULT_USERNAME};
+use klarna_hpp_sim::{ClockMode, Sim, SimConfig, DEFAULT_PASSWORD, DEFAULT_USERNAME};
 
 /// A local emulator of Klarna Payments, the Hosted Payment Page and Order Management.
 #[derive(Parser, Debug)]
@@ -22,12 +23,25 @@ struct Args {
     /// Seed for deterministic ids.
     #[arg(long)]
     seed: Option<u64>,
-    /// Start the virtual clock at this instant (RFC 3339, e.g. 2024-05-01T12:00:00Z).
+    /// Start the clock at this instant (RFC 3339, e.g. 2024-05-01T12:00:00Z).
     #[arg(long, value_parser = parse_time)]
     start_time: Option<time::OffsetDateTime>,
+    /// `real`: the clock advances with real time (default). `frozen`: it stands still until
+    /// advanced through `/_sim/clock/advance`.
+    #[arg(long, default_value = "real", value_parser = parse_clock)]
+    clock: ClockMode,
     /// Entries kept in each inspection log (requests, messages, callbacks).
     #[arg(long, default_value_t = 10_000)]
     log_limit: usize,
+    /// The most bytes the request log holds (bodies are cut at 16 KiB).
+    #[arg(long, default_value_t = 32 << 20)]
+    log_bytes: usize,
+    /// Connections served at once; one more gets 503 and is closed.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Seconds a client may take to send a request's headers before its connection is closed.
+    #[arg(long, default_value_t = 30.0)]
+    header_timeout: f64,
     /// Log every API request to stderr.
     #[arg(long, short)]
     verbose: bool,
@@ -38,6 +52,14 @@ struct Args {
         default_value = "pay_now,pay_later,pay_over_time"
     )]
     categories: Vec<String>,
+}
+
+fn parse_clock(s: &str) -> Result<ClockMode, String> {
+    match s {
+        "real" => Ok(ClockMode::Real),
+        "frozen" => Ok(ClockMode::Frozen),
+        _ => Err("expected `real` or `frozen`".into()),
+    }
 }
 
 fn parse_time(s: &str) -> Result<time::OffsetDateTime, String> {
@@ -83,7 +105,15 @@ async fn main() -> ExitCode {
         .with_payment_method_categories(args.categories);
     config.seed = args.seed;
     config.log_limit = args.log_limit;
+    config.log_bytes = args.log_bytes;
+    config.max_connections = args.max_connections;
+    if !args.header_timeout.is_finite() || args.header_timeout <= 0.0 {
+        eprintln!("klarna-hpp-sim: --header-timeout must be a positive number of seconds");
+        return ExitCode::FAILURE;
+    }
+    config.header_read_timeout = Duration::from_secs_f64(args.header_timeout.min(86_400.0));
     config.start_time = args.start_time;
+    config.clock = args.clock;
     let stop = match stop_signal() {
         Ok(stop) => stop,
         Err(e) => {

@@ -39,17 +39,26 @@ fn copy_fields(from: &Value, keys: &[&str]) -> Map<String, Value> {
     out
 }
 
-fn lines_total(v: &Value) -> Option<i64> {
+/// The sum of the lines' `total_amount`, if there are lines. Exact: each total is an int64
+/// (larger numbers are refused on input), summed in 128 bits.
+fn lines_total(v: &Value) -> Option<i128> {
     let lines = v.get("order_lines")?.as_array()?;
     if lines.is_empty() {
         return None;
     }
-    Some(
-        lines
-            .iter()
-            .map(|l| l.get("total_amount").and_then(Value::as_i64).unwrap_or(0))
-            .sum(),
-    )
+    let mut sum: i128 = 0;
+    for l in lines {
+        let total = l.get("total_amount").and_then(Value::as_i64).unwrap_or(0);
+        sum = sum.checked_add(i128::from(total))?;
+    }
+    Some(sum)
+}
+
+/// `a + b` for money, refused instead of wrapping (never reached while the rules hold: they keep
+/// every total within the order amount).
+fn add_money(a: i64, b: i64) -> Result<i64, ApiError> {
+    a.checked_add(b)
+        .ok_or_else(|| ApiError::bad_value(Family::Om, "amount (out of the int64 range)"))
 }
 
 fn capture_json(order: &Order, c: &Capture) -> Value {
@@ -139,12 +148,12 @@ impl State {
         id: &str,
         body: &[u8],
     ) -> Result<Reply, ApiError> {
-        let v = cx.parse(Family::Om, body)?;
+        let mut v = cx.parse(Family::Om, body)?;
         cx.validate(
             Family::Om,
             Spec::OrderManagement,
             "Update_authorization",
-            &v,
+            &mut v,
         )?;
         let (_, order) = self.order(cx, id)?;
         match order.status {
@@ -166,7 +175,7 @@ impl State {
                 order.captured_amount
             )));
         }
-        if lines_total(&v).is_some_and(|t| t != amount) {
+        if lines_total(&v).is_some_and(|t| t != i128::from(amount)) {
             return Err(ApiError::bad_value(Family::Om, "order_lines"));
         }
         order.order_amount = amount;
@@ -220,8 +229,8 @@ impl State {
         id: &str,
         body: &[u8],
     ) -> Result<Reply, ApiError> {
-        let v = cx.parse(Family::Om, body)?;
-        cx.validate(Family::Om, Spec::OrderManagement, "CaptureObject", &v)?;
+        let mut v = cx.parse(Family::Om, body)?;
+        cx.validate(Family::Om, Spec::OrderManagement, "CaptureObject", &mut v)?;
         let now = cx.now;
         let capture_id = cx.id(IdKind::Capture);
         let (oid, order) = self.order(cx, id)?;
@@ -249,7 +258,7 @@ impl State {
                 "Capture not allowed. Captured amount {amount} exceeds the remaining authorized amount {remaining}."
             )));
         }
-        if lines_total(&v).is_some_and(|t| t != amount) {
+        if lines_total(&v).is_some_and(|t| t != i128::from(amount)) {
             return Err(ApiError::bad_value(Family::Om, "order_lines"));
         }
         let seq = order.captures.len() + 1;
@@ -264,7 +273,8 @@ impl State {
                 &["description", "reference", "order_lines", "shipping_info"],
             ),
         });
-        order.captured_amount += amount;
+        let captured = add_money(order.captured_amount, amount)?;
+        order.captured_amount = captured;
         order.status = if order.remaining() == 0 {
             OrderStatus::Captured
         } else {
@@ -298,8 +308,13 @@ impl State {
         capture: &str,
         body: &[u8],
     ) -> Result<Reply, ApiError> {
-        let v = cx.parse(Family::Om, body)?;
-        cx.validate(Family::Om, Spec::OrderManagement, "UpdateShippingInfo", &v)?;
+        let mut v = cx.parse(Family::Om, body)?;
+        cx.validate(
+            Family::Om,
+            Spec::OrderManagement,
+            "UpdateShippingInfo",
+            &mut v,
+        )?;
         let (_, order) = self.order(cx, id)?;
         let i = Self::capture_index(order, capture).map_err(|_| {
             ApiError::new(
@@ -341,12 +356,12 @@ impl State {
         capture: &str,
         body: &[u8],
     ) -> Result<Reply, ApiError> {
-        let v = cx.parse(Family::Om, body)?;
+        let mut v = cx.parse(Family::Om, body)?;
         cx.validate(
             Family::Om,
             Spec::OrderManagement,
             "ExtendDueDateRequest",
-            &v,
+            &mut v,
         )?;
         let (_, order) = self.order(cx, id)?;
         Self::capture_index(order, capture)?;
@@ -388,8 +403,8 @@ impl State {
         id: &str,
         body: &[u8],
     ) -> Result<Reply, ApiError> {
-        let v = cx.parse(Family::Om, body)?;
-        cx.validate(Family::Om, Spec::OrderManagement, "UpdateConsumer", &v)?;
+        let mut v = cx.parse(Family::Om, body)?;
+        cx.validate(Family::Om, Spec::OrderManagement, "UpdateConsumer", &mut v)?;
         let (_, order) = self.order(cx, id)?;
         if order.status == OrderStatus::Cancelled {
             return Err(not_allowed("Can not update a cancelled order."));
@@ -420,8 +435,8 @@ impl State {
                 "Order is expired. Authorization time cannot be extended.",
             ));
         }
-        let limit = order.created_at + MAX_AUTHORIZATION_AGE;
-        let extended = (now + OM_AUTHORIZATION_PERIOD).min(limit);
+        let limit = order.created_at.saturating_add(MAX_AUTHORIZATION_AGE);
+        let extended = now.saturating_add(OM_AUTHORIZATION_PERIOD).min(limit);
         order.expires_at = order.expires_at.max(extended);
         Ok(Reply::empty(204))
     }
@@ -432,12 +447,12 @@ impl State {
         id: &str,
         body: &[u8],
     ) -> Result<Reply, ApiError> {
-        let v = cx.parse(Family::Om, body)?;
+        let mut v = cx.parse(Family::Om, body)?;
         cx.validate(
             Family::Om,
             Spec::OrderManagement,
             "Update_merchant_references",
-            &v,
+            &mut v,
         )?;
         let (_, order) = self.order(cx, id)?;
         if order.status == OrderStatus::Cancelled {
@@ -463,8 +478,8 @@ impl State {
         id: &str,
         body: &[u8],
     ) -> Result<Reply, ApiError> {
-        let v = cx.parse(Family::Om, body)?;
-        cx.validate(Family::Om, Spec::OrderManagement, "RefundObject", &v)?;
+        let mut v = cx.parse(Family::Om, body)?;
+        cx.validate(Family::Om, Spec::OrderManagement, "RefundObject", &mut v)?;
         let now = cx.now;
         let refund_id = cx.id(IdKind::Refund);
         let (oid, order) = self.order(cx, id)?;
@@ -479,20 +494,21 @@ impl State {
         if amount <= 0 {
             return Err(refuse("Refunded amount must be greater than zero.".into()));
         }
-        let refundable = order.captured_amount - order.refunded_amount;
+        let refundable = order.captured_amount.saturating_sub(order.refunded_amount);
         if amount > refundable {
             return Err(refuse(format!(
                 "Refund not allowed. Refunded amount {amount} exceeds the captured amount not yet refunded ({refundable})."
             )));
         }
+        let refunded = add_money(order.refunded_amount, amount)?;
         // Attribute the refund to the captures, oldest first.
         let mut left = amount;
         for c in &mut order.captures {
-            let take = (c.amount - c.refunded).min(left);
-            c.refunded += take;
-            left -= take;
+            let take = c.amount.saturating_sub(c.refunded).min(left).max(0);
+            c.refunded = c.refunded.saturating_add(take);
+            left = left.saturating_sub(take);
         }
-        order.refunded_amount += amount;
+        order.refunded_amount = refunded;
         order.refunds.push(Refund {
             id: refund_id,
             amount,
@@ -559,8 +575,13 @@ impl State {
         id: &str,
         body: &[u8],
     ) -> Result<Reply, ApiError> {
-        let v = cx.parse(Family::Om, body)?;
-        cx.validate(Family::Om, Spec::OrderManagement, "UpdateShippingInfo", &v)?;
+        let mut v = cx.parse(Family::Om, body)?;
+        cx.validate(
+            Family::Om,
+            Spec::OrderManagement,
+            "UpdateShippingInfo",
+            &mut v,
+        )?;
         let (_, order) = self.order(cx, id)?;
         let items = v
             .get("shipping_info")

@@ -143,31 +143,56 @@ pub struct CallbackDelivery {
     pub outcome: DeliveryOutcome,
 }
 
-/// A bounded log: the oldest entries go first.
+/// A bounded log: the oldest entries go first, when it holds `limit` entries or when the
+/// entries' weights (their stored bytes, for the request log) would pass `max_bytes`.
 #[derive(Debug)]
 pub(crate) struct Log<T> {
     items: VecDeque<T>,
+    weights: VecDeque<usize>,
     limit: usize,
+    max_bytes: usize,
+    bytes: usize,
     next_seq: u64,
 }
 
 impl<T> Log<T> {
-    pub(crate) fn new(limit: usize) -> Self {
+    pub(crate) fn new(limit: usize, max_bytes: usize) -> Self {
         Self {
             items: VecDeque::new(),
+            weights: VecDeque::new(),
             limit: limit.max(1),
+            max_bytes,
+            bytes: 0,
             next_seq: 1,
         }
     }
 
     /// Adds an entry built from its sequence number; returns the number.
     pub(crate) fn push(&mut self, make: impl FnOnce(u64) -> T) -> u64 {
+        self.push_weighed(make, |_| 0)
+    }
+
+    /// Adds an entry that weighs `weight(&entry)` bytes, dropping the oldest entries until it
+    /// fits (the newest entry is always kept).
+    pub(crate) fn push_weighed(
+        &mut self,
+        make: impl FnOnce(u64) -> T,
+        weight: impl FnOnce(&T) -> usize,
+    ) -> u64 {
         let seq = self.next_seq;
-        self.next_seq += 1;
-        if self.items.len() == self.limit {
+        self.next_seq = self.next_seq.saturating_add(1);
+        let item = make(seq);
+        let w = weight(&item);
+        while !self.items.is_empty()
+            && (self.items.len() >= self.limit || self.bytes.saturating_add(w) > self.max_bytes)
+        {
             self.items.pop_front();
+            let dropped = self.weights.pop_front().unwrap_or(0);
+            self.bytes = self.bytes.saturating_sub(dropped);
         }
-        self.items.push_back(make(seq));
+        self.items.push_back(item);
+        self.weights.push_back(w);
+        self.bytes = self.bytes.saturating_add(w);
         seq
     }
 
@@ -182,8 +207,57 @@ impl<T> Log<T> {
         self.items.iter()
     }
 
+    /// What the kept entries weigh.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     pub(crate) fn clear(&mut self) {
         self.items.clear();
+        self.weights.clear();
+        self.bytes = 0;
+    }
+}
+
+/// The longest request body the request log keeps; a longer one is cut there and marked.
+pub(crate) const MAX_LOGGED_BODY: usize = 16 * 1024;
+
+/// A request body as the log keeps it: UTF-8 (lossy), at most [`MAX_LOGGED_BODY`] bytes, then
+/// `…[truncated: N bytes]` when it was longer.
+pub(crate) fn logged_body(bytes: &[u8]) -> String {
+    let head = &bytes[..bytes.len().min(MAX_LOGGED_BODY)];
+    let mut text = String::from_utf8_lossy(head).into_owned();
+    let mut cut = text.len() > MAX_LOGGED_BODY || head.len() < bytes.len();
+    if text.len() > MAX_LOGGED_BODY {
+        // Invalid bytes grow to three when made lossy: cut on a character boundary.
+        let mut end = MAX_LOGGED_BODY;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        cut = true;
+    }
+    if cut {
+        text.push_str(&format!("…[truncated: {} bytes]", bytes.len()));
+    }
+    text
+}
+
+impl RequestRecord {
+    /// The bytes this record holds (its strings and a fixed part), as the log counts them.
+    pub(crate) fn weight(&self) -> usize {
+        let strings = [
+            self.at.len(),
+            self.method.len(),
+            self.path.len(),
+            self.operation.as_ref().map_or(0, String::len),
+            self.correlation_id.len(),
+            self.idempotency_key.as_ref().map_or(0, String::len),
+            self.user_agent.as_ref().map_or(0, String::len),
+            self.body.len(),
+            self.fault.as_ref().map_or(0, String::len),
+        ];
+        std::mem::size_of::<Self>() + strings.iter().sum::<usize>()
     }
 }
 
@@ -196,11 +270,11 @@ pub(crate) struct Records {
 }
 
 impl Records {
-    pub(crate) fn new(limit: usize) -> Self {
+    pub(crate) fn new(limit: usize, request_bytes: usize) -> Self {
         Self {
-            requests: Log::new(limit),
-            messages: Log::new(limit),
-            callbacks: Log::new(limit),
+            requests: Log::new(limit, request_bytes),
+            messages: Log::new(limit, usize::MAX),
+            callbacks: Log::new(limit, usize::MAX),
         }
     }
 
@@ -225,7 +299,7 @@ mod tests {
 
     #[test]
     fn log_is_bounded_and_addressable() {
-        let mut log = Log::new(2);
+        let mut log = Log::new(2, usize::MAX);
         let a = log.push(|s| s);
         let b = log.push(|s| s * 10);
         let c = log.push(|s| s * 100);
@@ -233,5 +307,34 @@ mod tests {
         assert!(log.get_mut(1).is_none());
         assert_eq!(log.get_mut(2).copied(), Some(20));
         assert_eq!(log.iter().copied().collect::<Vec<_>>(), vec![20, 300]);
+    }
+
+    #[test]
+    fn log_is_bounded_by_bytes() {
+        let mut log = Log::new(100, 10);
+        for _ in 0..5 {
+            log.push_weighed(|s| s, |_| 4);
+        }
+        assert_eq!(log.bytes(), 8, "two entries of 4 fit in 10");
+        assert_eq!(log.iter().copied().collect::<Vec<_>>(), vec![4, 5]);
+        log.push_weighed(|s| s, |_| 50);
+        assert_eq!(
+            log.iter().copied().collect::<Vec<_>>(),
+            vec![6],
+            "the newest is kept"
+        );
+        log.clear();
+        assert_eq!(log.bytes(), 0);
+    }
+
+    #[test]
+    fn bodies_are_cut_and_marked() {
+        assert_eq!(logged_body(b"{}"), "{}");
+        let big = vec![0xFFu8; MAX_LOGGED_BODY * 4];
+        let text = logged_body(&big);
+        assert!(text.len() <= MAX_LOGGED_BODY + 40, "{}", text.len());
+        assert!(text.ends_with(&format!("…[truncated: {} bytes]", big.len())));
+        let exact = vec![b'a'; MAX_LOGGED_BODY];
+        assert_eq!(logged_body(&exact).len(), MAX_LOGGED_BODY);
     }
 }

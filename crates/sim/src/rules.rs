@@ -131,7 +131,9 @@ fn int(v: &Value, key: &str) -> Option<i128> {
 
 /// Klarna's amount and tax rules for a body with `order_amount`, `order_tax_amount` and
 /// `order_lines` (KP create session / update / create order). `Err` is the JSON path of the
-/// first offending field, e.g. `order_lines[1].total_tax_amount`.
+/// first offending field, e.g. `order_lines[1].total_tax_amount`. Every value is an int64 (larger
+/// numbers are refused before this runs); the arithmetic is in 128 bits and checked, and a
+/// result that would not fit is the offending field's error, never a panic.
 pub(crate) fn check_amounts(body: &Value) -> Result<(), String> {
     let lines = body
         .get("order_lines")
@@ -142,24 +144,38 @@ pub(crate) fn check_amounts(body: &Value) -> Result<(), String> {
     let mut sum_tax: i128 = 0;
     let mut sales_tax: Option<i128> = None;
     for (i, line) in lines.iter().enumerate() {
+        let total_path = || format!("order_lines[{i}].total_amount");
+        let tax_path = || format!("order_lines[{i}].total_tax_amount");
         let quantity = int(line, "quantity").unwrap_or(0);
         let unit_price = int(line, "unit_price").unwrap_or(0);
         let discount = int(line, "total_discount_amount").unwrap_or(0);
         let total = int(line, "total_amount").unwrap_or(0);
-        if quantity * unit_price - discount != total {
-            return Err(format!("order_lines[{i}].total_amount"));
+        let expected = quantity
+            .checked_mul(unit_price)
+            .and_then(|x| x.checked_sub(discount));
+        if expected != Some(total) {
+            return Err(total_path());
         }
         let tax = int(line, "total_tax_amount");
         if let (Some(rate), Some(tax)) = (int(line, "tax_rate"), tax) {
-            // |tax − total·rate/(10000+rate)| ≤ 1, in integers.
-            if (tax * (10_000 + rate) - total * rate).abs() > 10_000 + rate {
-                return Err(format!("order_lines[{i}].total_tax_amount"));
+            // |tax − total·rate/(10000+rate)| ≤ 1, in integers:
+            // |tax·(10000+rate) − total·rate| ≤ 10000+rate.
+            let scale = rate.checked_add(10_000);
+            let deviation = scale
+                .and_then(|s| tax.checked_mul(s))
+                .zip(total.checked_mul(rate))
+                .and_then(|(a, b)| a.checked_sub(b))
+                .and_then(i128::checked_abs);
+            match (deviation, scale) {
+                (Some(d), Some(s)) if d <= s => {}
+                _ => return Err(tax_path()),
             }
         }
-        sum_total += total;
-        sum_tax += tax.unwrap_or(0);
+        sum_total = sum_total.checked_add(total).ok_or_else(total_path)?;
+        sum_tax = sum_tax.checked_add(tax.unwrap_or(0)).ok_or_else(tax_path)?;
         if line.get("type").and_then(Value::as_str) == Some("sales_tax") {
-            *sales_tax.get_or_insert(0) += total;
+            let s = sales_tax.get_or_insert(0);
+            *s = s.checked_add(total).ok_or_else(total_path)?;
         }
     }
     if let Some(amount) = int(body, "order_amount") {
@@ -170,7 +186,8 @@ pub(crate) fn check_amounts(body: &Value) -> Result<(), String> {
     if let Some(order_tax) = int(body, "order_tax_amount") {
         let expected = sales_tax.unwrap_or(sum_tax);
         let tolerance = i128::try_from(lines.len()).unwrap_or(i128::MAX);
-        if (order_tax - expected).abs() > tolerance {
+        let off = order_tax.checked_sub(expected).and_then(i128::checked_abs);
+        if off.is_none_or(|off| off > tolerance) {
             return Err("order_tax_amount".into());
         }
     }
@@ -331,6 +348,23 @@ mod tests {
         let body = json!({"order_amount": 10000, "order_tax_amount": 2500,
             "order_lines": [line(1, 10000, 10000, 2500, 2000)]});
         assert_eq!(check_amounts(&body).unwrap_err(), "order_tax_amount");
+    }
+
+    #[test]
+    fn extreme_values_are_refused_not_overflowed() {
+        let m = i64::MIN;
+        let x = i64::MAX;
+        for body in [
+            json!({"order_amount": x, "order_lines": [line(x, x, x, x, m)]}),
+            json!({"order_amount": m, "order_lines": [line(1, m, m, x, m), line(1, -1, -1, m, x)]}),
+            json!({"order_amount": x, "order_tax_amount": m, "order_lines": [line(1, x, x, 0, x)]}),
+            json!({"order_amount": 0, "order_lines": [line(m, m, m, m, m), line(x, x, x, x, x)]}),
+        ] {
+            assert!(check_amounts(&body).is_err(), "{body}");
+        }
+        // Large but consistent values pass.
+        let body = json!({"order_amount": x, "order_lines": [line(1, x, x, 0, 0)]});
+        assert_eq!(check_amounts(&body), Ok(()));
     }
 
     #[test]

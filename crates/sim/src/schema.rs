@@ -1,10 +1,15 @@
 //! Klarna's OpenAPI schemas (the copies in `docs/spec/`), compiled once, used to validate request
-//! bodies the way Klarna's field constraints would.
+//! bodies the way Klarna's field constraints would, with Klarna's leniency: [`Schemas::accept`]
+//! first brings a body into the shape Klarna's servers read it as (`null` members dropped, enum
+//! values in another letter case spelled as the spec spells them, the scalar coercions Klarna
+//! performs) and refuses numbers outside int64, then validates what is left. `docs/emulator.md`
+//! has the table with its sources.
 
 use std::collections::HashMap;
 
-use jsonschema::Validator;
-use serde_json::Value;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{JsonType, Validator};
+use serde_json::{Number, Value};
 
 /// Which of Klarna's three documents a schema lives in.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -65,7 +70,50 @@ impl Schemas {
         Ok(Self { validators })
     }
 
-    /// Validates `instance`; `Err` lists the violations (at most 10).
+    /// Klarna's reading of a request body: normalizes `instance` in place (see the module doc),
+    /// then validates it; `Err` lists the violations (at most 10).
+    pub(crate) fn accept(
+        &self,
+        spec: Spec,
+        name: &str,
+        instance: &mut Value,
+    ) -> Result<(), Vec<Violation>> {
+        whole_numbers(instance);
+        let Some(v) = self.validators.get(&(spec, name)) else {
+            return Ok(());
+        };
+        // Each round fixes every lenient case it finds; a fix can uncover another one below it
+        // (an enum inside an object that had a null sibling is found in the same round, but a
+        // coerced value may then meet an enum), so a few rounds, each strictly shrinking the set
+        // of fixable errors.
+        for _ in 0..MAX_ROUNDS {
+            let fixes: Vec<Fix> = v
+                .iter_errors(instance)
+                .take(MAX_FIXES)
+                .filter_map(|e| fix_for(e.kind(), e.instance(), e.instance_path().as_str()))
+                .collect();
+            if fixes.is_empty() {
+                break;
+            }
+            // Removals last and deepest first, so that the pointers of the others stay valid.
+            let (removals, replacements): (Vec<Fix>, Vec<Fix>) =
+                fixes.into_iter().partition(|f| f.value.is_none());
+            for fix in replacements {
+                if let (Some(slot), Some(value)) = (instance.pointer_mut(&fix.pointer), fix.value) {
+                    *slot = value;
+                }
+            }
+            let mut removals: Vec<String> = removals.into_iter().map(|f| f.pointer).collect();
+            removals.sort();
+            removals.dedup();
+            for pointer in removals.iter().rev() {
+                remove_member(instance, pointer);
+            }
+        }
+        self.check(spec, name, instance)
+    }
+
+    /// Validates `instance` as it is; `Err` lists the violations (at most 10).
     pub(crate) fn check(
         &self,
         spec: Spec,
@@ -105,6 +153,153 @@ impl Schemas {
     }
 }
 
+/// Rounds of fixes [`Schemas::accept`] makes at most.
+const MAX_ROUNDS: usize = 8;
+/// Errors looked at per round (a body has at most this many fixable values per round; the rest
+/// are fixed in the next).
+const MAX_FIXES: usize = 1_000;
+
+/// One lenient reading: the value at `pointer` becomes `value`, or is removed (`None`).
+struct Fix {
+    pointer: String,
+    value: Option<Value>,
+}
+
+/// What Klarna does with a value the schema refuses, when it accepts it after all.
+fn fix_for(kind: &ValidationErrorKind, instance: &Value, pointer: &str) -> Option<Fix> {
+    let fix = |value| {
+        Some(Fix {
+            pointer: pointer.to_owned(),
+            value,
+        })
+    };
+    match kind {
+        ValidationErrorKind::Type { kind } => {
+            let expected = |t: JsonType| match kind {
+                TypeKind::Single(one) => *one == t,
+                TypeKind::Multiple(set) => set.contains(t),
+            };
+            match instance {
+                // `null` on an object member is the member's absence (a required member then
+                // fails as missing). `null` in an array, or as the whole body, stays refused.
+                Value::Null if !pointer.is_empty() && parent_is_object(pointer) => fix(None),
+                Value::String(s) if expected(JsonType::Integer) => integer_text(s)
+                    .map(|n| Value::Number(n.into()))
+                    .and_then(|v| fix(Some(v))),
+                Value::String(s) if expected(JsonType::Number) => integer_text(s)
+                    .map(|n| Value::Number(n.into()))
+                    .and_then(|v| fix(Some(v))),
+                Value::String(s) if expected(JsonType::Boolean) => {
+                    match s.to_ascii_lowercase().as_str() {
+                        "true" => fix(Some(Value::Bool(true))),
+                        "false" => fix(Some(Value::Bool(false))),
+                        _ => None,
+                    }
+                }
+                Value::Number(n) if expected(JsonType::String) && n.is_i64() => {
+                    fix(Some(Value::String(n.to_string())))
+                }
+                Value::Bool(b) if expected(JsonType::String) => {
+                    fix(Some(Value::String(b.to_string())))
+                }
+                _ => None,
+            }
+        }
+        ValidationErrorKind::Enum { options } => {
+            let Value::String(s) = instance else {
+                return None;
+            };
+            options
+                .as_array()?
+                .iter()
+                .filter_map(Value::as_str)
+                .find(|o| *o != s && o.eq_ignore_ascii_case(s))
+                .and_then(|o| fix(Some(Value::String(o.to_owned()))))
+        }
+        _ => None,
+    }
+}
+
+/// A decimal integer in int64 (`"100"`, `"-5"`), as Klarna's JSON reader takes a quoted number.
+fn integer_text(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if digits.is_empty() || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Whether the value at this JSON pointer is an object member (its last segment is not an
+/// array index of an array parent is decided by the caller's data: a null array item's
+/// pointer ends in digits, and object keys that are all digits do not occur in Klarna's
+/// request schemas).
+fn parent_is_object(pointer: &str) -> bool {
+    let last = pointer.rsplit('/').next().unwrap_or_default();
+    last.is_empty() || !last.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn unescape(segment: &str) -> String {
+    segment.replace("~1", "/").replace("~0", "~")
+}
+
+/// Removes the object member at `pointer`.
+fn remove_member(root: &mut Value, pointer: &str) {
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return;
+    };
+    if let Some(Value::Object(m)) = root.pointer_mut(parent) {
+        m.remove(&unescape(last));
+    }
+}
+
+/// The largest magnitude an `f64` may have and still be an int64 once its fraction is zero.
+const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+
+/// A whole number written with a fraction (`100.0`) is read as the integer, as Klarna's reader
+/// does; other numbers are left for the schema to judge (the int64 / int32 bounds are part of
+/// each compiled schema, see [`bound_integers`]).
+fn whole_numbers(v: &mut Value) {
+    match v {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| !n.is_i64() && !n.is_u64()) {
+                if f.is_finite() && f.fract() == 0.0 && f.abs() < TWO_POW_63 {
+                    // In range and whole: exact as an i64.
+                    #[allow(clippy::cast_possible_truncation)]
+                    let whole = f as i64;
+                    *n = Number::from(whole);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Value::Object(m) => m.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
+}
+
+/// Gives every integer schema its format's range as `minimum` / `maximum` where the spec sets
+/// none: `int32` the int32 range, anything else int64's (symmetric: −(2⁶³−1)…2⁶³−1, since
+/// −2⁶³ and a float just below it cannot be told apart once parsed). A number outside it is a
+/// schema violation at its path, with the family's error code; numbers in free-form members
+/// (no `type: integer`) are not bounded.
+fn bound_integers(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if m.get("type").and_then(Value::as_str) == Some("integer") {
+                let (lo, hi) = if m.get("format").and_then(Value::as_str) == Some("int32") {
+                    (i64::from(i32::MIN), i64::from(i32::MAX))
+                } else {
+                    (-i64::MAX, i64::MAX)
+                };
+                m.entry("minimum").or_insert_with(|| Value::from(lo));
+                m.entry("maximum").or_insert_with(|| Value::from(hi));
+            }
+            m.values_mut().for_each(bound_integers);
+        }
+        Value::Array(items) => items.iter_mut().for_each(bound_integers),
+        _ => {}
+    }
+}
+
 fn spec_text(spec: Spec) -> &'static str {
     match spec {
         Spec::Hpp => HPP,
@@ -126,6 +321,7 @@ fn compile(spec: Spec, name: &str) -> Result<Validator, String> {
         "$ref".into(),
         Value::String(format!("#/components/schemas/{name}")),
     );
+    bound_integers(&mut root);
     jsonschema::draft4::new(&root).map_err(|e| format!("{spec:?} {name}: {e}"))
 }
 

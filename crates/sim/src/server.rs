@@ -1,6 +1,7 @@
-//! The HTTP side: the accept loop (with a per-connection switch that closes a connection without
-//! a response, for "commit then drop" faults), and the pipeline every Klarna API request takes:
-//! correlation id → route → credentials → fault → operation (idempotency) → log → response.
+//! The HTTP side: the accept loop (a connection cap, a header-read timeout, and a per-connection
+//! switch that closes a connection without a response, for "commit then drop" faults), and the
+//! pipeline every Klarna API request takes: correlation id → route → credentials → fault →
+//! operation (idempotency) → log → response.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -12,17 +13,18 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Notify};
+use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 use crate::api::{route, ApiError, NoRoute, Reply};
-use crate::clock::format;
+use crate::clock::{format, http_date};
 use crate::faults::Fault;
 use crate::ids::{base64_decode, IdKind};
-use crate::records::RequestRecord;
+use crate::records::{logged_body, RequestRecord};
 use crate::shared::Shared;
 
 /// The largest request body accepted (Klarna answers 413 REQUEST_TOO_LARGE beyond its limit).
@@ -32,17 +34,55 @@ const MAX_BODY: usize = 1 << 20;
 #[derive(Clone, Debug)]
 pub(crate) struct ConnectionKill(Arc<Notify>);
 
+/// What one server allows a client.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    /// Connections served at once; one more gets 503 and is closed.
+    pub(crate) max_connections: usize,
+    /// How long a request's headers may take to arrive.
+    pub(crate) header_read_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What a connection beyond the cap is told before it is closed.
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 98\r\n\r\n{\"error_code\":\"TEMPORARILY_UNAVAILABLE\",\"error_messages\":[\"Too many connections to the emulator\"]}";
+
 /// Serves `app` on `listener` until `shutdown` turns true, then lets open connections finish
 /// (up to 2 s).
-pub(crate) async fn serve(listener: TcpListener, app: Router, mut shutdown: watch::Receiver<bool>) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: Router,
+    mut shutdown: watch::Receiver<bool>,
+    limits: Limits,
+) {
     let mut connections = JoinSet::new();
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 match accepted {
-                    Ok((stream, _)) => {
-                        connections.spawn(connection(stream, app.clone(), shutdown.clone()));
-                    }
+                    Ok((stream, _)) => match Arc::clone(&slots).try_acquire_owned() {
+                        Ok(slot) => {
+                            connections.spawn(connection(
+                                stream,
+                                app.clone(),
+                                shutdown.clone(),
+                                limits,
+                                slot,
+                            ));
+                        }
+                        Err(_) => {
+                            connections.spawn(refuse(stream));
+                        }
+                    },
                     // Out of file descriptors and the like: wait a moment instead of spinning.
                     Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
                 }
@@ -61,12 +101,36 @@ pub(crate) async fn serve(listener: TcpListener, app: Router, mut shutdown: watc
     }
 }
 
+/// A connection beyond the cap: 503, then closed (after reading what it sent, for at most a
+/// second, so that the close does not reset the answer away).
+async fn refuse(mut stream: TcpStream) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let _ = stream.write_all(BUSY).await;
+        let _ = stream.shutdown().await;
+        let mut sink = [0u8; 4096];
+        let mut left: usize = 64 * 1024;
+        while left > 0 {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    })
+    .await;
+}
+
 /// Completes once the stop flag is set (or its sender is gone).
 async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
-async fn connection(stream: TcpStream, app: Router, mut shutdown: watch::Receiver<bool>) {
+async fn connection(
+    stream: TcpStream,
+    app: Router,
+    mut shutdown: watch::Receiver<bool>,
+    limits: Limits,
+    _slot: OwnedSemaphorePermit,
+) {
     let _ = stream.set_nodelay(true);
     let kill = Arc::new(Notify::new());
     let switch = ConnectionKill(Arc::clone(&kill));
@@ -77,6 +141,8 @@ async fn connection(stream: TcpStream, app: Router, mut shutdown: watch::Receive
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
         .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
     tokio::select! {
@@ -90,12 +156,13 @@ async fn connection(stream: TcpStream, app: Router, mut shutdown: watch::Receive
     }
 }
 
-/// Turns a [`Reply`] into a response with `Klarna-Correlation-Id` (and `Content-Type` when
-/// there is a body).
-pub(crate) fn respond(reply: &Reply, correlation_id: &str) -> Response {
+/// Turns a [`Reply`] into a response with `Klarna-Correlation-Id`, a `Date` on the emulator's
+/// clock (so that it agrees with the times in bodies), and `Content-Type` when there is a body.
+pub(crate) fn respond(reply: &Reply, correlation_id: &str, now: crate::clock::Millis) -> Response {
     let mut builder = Response::builder()
         .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-        .header("Klarna-Correlation-Id", correlation_id);
+        .header("Klarna-Correlation-Id", correlation_id)
+        .header("Date", http_date(now));
     for (name, value) in &reply.headers {
         builder = builder.header(*name, value);
     }
@@ -172,11 +239,14 @@ pub(crate) async fn api(State(shared): State<Arc<Shared>>, req: Request) -> Resp
             reply.status,
             record.operation.as_deref().unwrap_or("-")
         );
-        shared.records().requests.push(|seq| {
-            record.seq = seq;
-            record
-        });
-        respond(reply, &correlation_id)
+        shared.records().requests.push_weighed(
+            |seq| {
+                record.seq = seq;
+                record
+            },
+            RequestRecord::weight,
+        );
+        respond(reply, &correlation_id, shared.clock.now())
     };
     let bytes = match to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
@@ -185,7 +255,12 @@ pub(crate) async fn api(State(shared): State<Arc<Shared>>, req: Request) -> Resp
             return finish(record, &e.into_reply(&correlation_id));
         }
     };
-    record.body = String::from_utf8_lossy(&bytes).into_owned();
+    // Only a caller with the credentials gets its body kept (cut and marked when long): anyone
+    // who reaches the port could otherwise fill the log.
+    let authenticated = authorized(&parts.headers, &shared);
+    if authenticated {
+        record.body = logged_body(&bytes);
+    }
     let (op, params) = match route(parts.method.as_str(), parts.uri.path()) {
         Ok(r) => r,
         Err(NoRoute::NotFound) => {
@@ -197,16 +272,23 @@ pub(crate) async fn api(State(shared): State<Arc<Shared>>, req: Request) -> Resp
             return finish(record, &e.into_reply(&correlation_id));
         }
         Err(NoRoute::MethodNotAllowed) => {
+            let allow: Vec<&str> = ["GET", "POST", "PATCH", "DELETE"]
+                .into_iter()
+                .filter(|m| route(m, parts.uri.path()).is_ok())
+                .collect();
             let e = ApiError::new(
                 405,
                 "METHOD_NOT_ALLOWED",
                 format!("{} is not allowed here", parts.method),
             );
-            return finish(record, &e.into_reply(&correlation_id));
+            let reply = e
+                .into_reply(&correlation_id)
+                .header("Allow", allow.join(", "));
+            return finish(record, &reply);
         }
     };
     record.operation = Some(op.name().to_owned());
-    if !authorized(&parts.headers, &shared) {
+    if !authenticated {
         let reply = ApiError::new(401, "UNAUTHORIZED", "Unauthorized")
             .into_reply(&correlation_id)
             .header("WWW-Authenticate", "Basic realm=\"Klarna API\"".to_owned());
@@ -257,10 +339,13 @@ pub(crate) async fn api(State(shared): State<Arc<Shared>>, req: Request) -> Resp
             op.name()
         );
         let mut dropped = record.clone();
-        shared.records().requests.push(|seq| {
-            dropped.seq = seq;
-            dropped
-        });
+        shared.records().requests.push_weighed(
+            |seq| {
+                dropped.seq = seq;
+                dropped
+            },
+            RequestRecord::weight,
+        );
         if let Some(kill) = kill {
             kill.0.notify_one();
         }

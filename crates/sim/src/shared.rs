@@ -32,6 +32,8 @@ pub(crate) struct Shared {
     pub(crate) http: reqwest::Client,
     pub(crate) runtime: tokio::runtime::Handle,
     state: Mutex<State>,
+    /// When the state was last swept of what expired.
+    last_sweep: std::sync::atomic::AtomicI64,
     faults: Mutex<Faults>,
     records: Mutex<Records>,
 }
@@ -54,7 +56,9 @@ impl Shared {
         http: reqwest::Client,
         runtime: tokio::runtime::Handle,
         log_limit: usize,
+        log_bytes: usize,
     ) -> Self {
+        let started = clock.now();
         Self {
             env,
             clock,
@@ -64,9 +68,10 @@ impl Shared {
             callback,
             http,
             runtime,
+            last_sweep: std::sync::atomic::AtomicI64::new(started),
             state: Mutex::new(State::default()),
             faults: Mutex::new(Faults::default()),
-            records: Mutex::new(Records::new(log_limit)),
+            records: Mutex::new(Records::new(log_limit, log_bytes)),
         }
     }
 
@@ -93,6 +98,13 @@ impl Shared {
         };
         let out = {
             let mut state = lock(&self.state);
+            // On a real clock time passes without `advance`: forget what expired now and then.
+            let last = self.last_sweep.load(std::sync::atomic::Ordering::Relaxed);
+            if cx.now >= last.saturating_add(crate::clock::MINUTE) {
+                self.last_sweep
+                    .store(cx.now, std::sync::atomic::Ordering::Relaxed);
+                state.sweep(cx.now);
+            }
             f(&mut state, &mut cx)
         };
         let fx = cx.fx;

@@ -84,7 +84,7 @@ async fn build(config: SimConfig) -> Result<(Arc<Shared>, tokio::net::TcpListene
     };
     let shared = Shared::new(
         env,
-        Clock::new(start),
+        Clock::new(start, config.clock),
         local_addr,
         config.username,
         config.password,
@@ -96,6 +96,7 @@ async fn build(config: SimConfig) -> Result<(Arc<Shared>, tokio::net::TcpListene
         http,
         runtime,
         config.log_limit,
+        config.log_bytes,
     );
     Ok((Arc::new(shared), listener))
 }
@@ -125,10 +126,14 @@ impl Sim {
     /// # Ok(()) }
     /// ```
     pub async fn start(config: SimConfig) -> Result<SimHandle, Error> {
+        let limits = crate::server::Limits {
+            max_connections: config.max_connections.max(1),
+            header_read_timeout: config.header_read_timeout,
+        };
         let (shared, listener) = build(config).await?;
         let (stop, stopped) = watch::channel(false);
         let app = crate::router(Arc::clone(&shared));
-        let server = tokio::spawn(crate::server::serve(listener, app, stopped));
+        let server = tokio::spawn(crate::server::serve(listener, app, stopped, limits));
         Ok(SimHandle {
             shared,
             stop,
@@ -229,6 +234,12 @@ impl SimHandle {
     /// The request log, oldest first.
     pub fn requests(&self) -> Vec<RequestRecord> {
         self.shared.records().requests.iter().cloned().collect()
+    }
+
+    /// What the request log holds now, in bytes as it counts them (its strings and a fixed part
+    /// per entry); never more than [`SimConfig::log_bytes`] plus one entry.
+    pub fn request_log_bytes(&self) -> usize {
+        self.shared.records().requests.bytes()
     }
 
     /// The messages distribution would have sent, oldest first.

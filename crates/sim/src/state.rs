@@ -209,7 +209,10 @@ impl Order {
     pub(crate) fn remaining(&self) -> i64 {
         match self.status {
             OrderStatus::Cancelled | OrderStatus::Expired => 0,
-            _ => (self.order_amount - self.captured_amount).max(0),
+            _ => self
+                .order_amount
+                .saturating_sub(self.captured_amount)
+                .max(0),
         }
     }
 
@@ -221,10 +224,13 @@ impl Order {
     }
 }
 
-/// A stored OM response for `Klarna-Idempotency-Key` replays (24 h).
+/// A stored OM response for `Klarna-Idempotency-Key` replays (24 h), keyed by operation,
+/// resource and key.
 #[derive(Debug)]
 pub(crate) struct IdempotencyRecord {
     pub(crate) at: Millis,
+    /// The first request's body ([`crate::api::body_fingerprint`]).
+    pub(crate) fingerprint: u64,
     pub(crate) reply: Reply,
 }
 
@@ -266,7 +272,8 @@ impl State {
         self.interned_urls.retain(|u| Arc::strong_count(u) > 1);
         self.interned_pages.retain(|p| Arc::strong_count(p) > 1);
         self.auths.retain(|_, a| a.expires_at > now);
-        self.idempotency.retain(|_, r| r.at + DAY > now);
+        self.idempotency
+            .retain(|_, r| r.at.saturating_add(DAY) > now);
         for order in self.orders.values_mut() {
             order.refresh(now);
         }
