@@ -200,6 +200,21 @@ macro_rules! e2e_cases {
         }
 
         #[test]
+        fn a_consumer_back_inside_the_margin_cannot_pay_an_abandoned_session() {
+            for mode in [Mode::None, Mode::PlaceOrder, Mode::CaptureOrder] {
+                $crate::run_case(
+                    $runner,
+                    &case(
+                        &format!("late-{mode:?}"),
+                        mode,
+                        Plan::Pay,
+                        Twist::PayInsideMargin,
+                    ),
+                );
+            }
+        }
+
+        #[test]
         fn token_expires_before_placing() {
             $crate::run_case(
                 $runner,

@@ -108,6 +108,12 @@ pub enum Twist {
     Disable,
     /// 47 hours pass with nobody paying: the HPP session expires.
     HppExpiry,
+    /// The consumer opens the page and walks away; the checkout reaches its HPP deadline
+    /// (Klarna's expiry less the safety margin) and gives up; 30 s later, inside the margin,
+    /// the consumer comes back and tries to pay. The checkout must have closed the door: the
+    /// payment fails and Klarna holds no order (it used to go through: under CAPTURE_ORDER the
+    /// consumer was charged for a sale the shop thought lost).
+    PayInsideMargin,
     /// The consumer pays, but 61 minutes pass before the merchant places the order.
     TokenExpiry,
     /// The consumer pays from another thread (real delays, real browser) while the merchant
@@ -153,7 +159,9 @@ impl Case {
     pub fn expected_state(&self) -> State {
         match (self.twist, self.consumer) {
             (Twist::Disable, _) | (_, Plan::DeclineThenDisable) => State::Disabled,
-            (Twist::HppExpiry, _) | (_, Plan::Absent) | (Twist::TokenExpiry, _) => State::Expired,
+            (Twist::HppExpiry | Twist::PayInsideMargin, _)
+            | (_, Plan::Absent)
+            | (Twist::TokenExpiry, _) => State::Expired,
             (_, Plan::CancelInStore) => State::Cancelled,
             _ => State::Captured,
         }
@@ -453,7 +461,10 @@ impl Script {
                         open_after_ms,
                         pay_after_ms,
                     } => self.spawn_consumer(link, open_after_ms, pay_after_ms),
-                    Twist::Plain | Twist::HppExpiry | Twist::TokenExpiry => {
+                    Twist::Plain
+                    | Twist::HppExpiry
+                    | Twist::TokenExpiry
+                    | Twist::PayInsideMargin => {
                         let page = link.redirect_url.clone().unwrap_or_default();
                         self.consumer_first(&page);
                     }
@@ -485,6 +496,16 @@ impl Script {
                     self.consumer_browse(&page);
                     self.consumer_act("returns and pays", |c| c.pay());
                 }
+                (_, HppStatus::InProgress)
+                    if self.case.twist == Twist::PayInsideMargin && self.once("walks away") =>
+                {
+                    if let Some(deadline) = co.deadlines().hpp_session {
+                        let left = deadline.unix_millis() - now.unix_millis() + 1_000;
+                        self.say("the consumer walks away: the checkout's HPP deadline passes");
+                        self.sim
+                            .advance(Duration::from_millis(u64::try_from(left).unwrap_or(0)));
+                    }
+                }
                 (_, HppStatus::Waiting)
                     if self.case.twist == Twist::HppExpiry && self.once("47 h") =>
                 {
@@ -493,6 +514,19 @@ impl Script {
                 }
                 _ => {}
             },
+            Event::Expired { .. }
+                if self.case.twist == Twist::PayInsideMargin && self.once("comes back") =>
+            {
+                self.sim.advance(Duration::from_secs(30));
+                let id = self.session_id();
+                match self.sim.consumer(&id).pay() {
+                    Ok(o) => self.problem(format!(
+                        "the consumer paid a session the checkout gave up on: HPP status {}",
+                        o.status
+                    )),
+                    Err(e) => self.say(format!("consumer comes back 30 s later: refused ({e})")),
+                }
+            }
             Event::Authorized { .. } => {
                 if self.case.twist == Twist::TokenExpiry {
                     self.say("the merchant waits 61 minutes before placing the order");
@@ -565,6 +599,10 @@ impl Script {
     /// The consumer's first visit, per the plan.
     fn consumer_first(&mut self, page: &str) {
         if self.case.consumer == Plan::Absent || self.case.twist == Twist::HppExpiry {
+            return;
+        }
+        if self.case.twist == Twist::PayInsideMargin {
+            self.consumer_browse(page);
             return;
         }
         self.consumer_browse(page);
@@ -873,6 +911,24 @@ pub fn verify(report: &Report, sim: &SimHandle, fresh: bool) -> Result<(), Vec<S
             } else {
                 p.push("no authorization token".into());
             }
+        }
+        (State::Expired, Twist::PayInsideMargin) => {
+            ensure!(
+                p,
+                report.expired == Some(Deadline::HppSession),
+                "expired by {:?}",
+                report.expired
+            );
+            ensure!(
+                p,
+                matches!(&hpp_read, Some(Ok(s)) if s.status == HppStatus::Disabled),
+                "the session the checkout gave up on is not disabled: {hpp_read:?}"
+            );
+            ensure!(
+                p,
+                placed_ok == 0 && orders.is_none_or(|n| n == 0),
+                "Klarna holds an order the checkout gave up on"
+            );
         }
         (State::Expired, _) => {
             ensure!(

@@ -1,5 +1,6 @@
 //! Seeded fault injection: hundreds of checkouts, each with a random fault plan (500 / 503 / 429
-//! with `Retry-After`, responses lost after the write committed, responses slower than the
+//! with `Retry-After`, responses lost after the write committed, a 4xx to the replay of a write
+//! whose answer was lost, order reads that lag behind the writes, responses slower than the
 //! client's timeout) on the calls a checkout makes, each driven to completion over real HTTP
 //! against the emulator. Per run and in total: no duplicate order, no double capture or refund,
 //! no lost checkout, the right final state.
@@ -97,8 +98,24 @@ impl FaultPlan {
                 *rng.pick(others)
             };
             let times = 1 + u32::try_from(rng.below(2)).expect("small");
-            let fault = match rng.below(10) {
-                0 | 1 => Fault::status(op, 500),
+            let fault = match rng.below(13) {
+                // The write commits, its answer is lost, and its replay is refused with a 4xx
+                // that proves nothing (credentials rotated, a proxy): the outcome stays unknown.
+                // (Once: a second refusal would hit the merchant's next, new write, which a 4xx
+                // refuses for good, and this script does not ask again.)
+                10 if money.contains(&op) && op != "om.get_order" => {
+                    faults.push(Fault::drop_after_commit(op));
+                    let refusals: &[u16] = if op == "kp.create_order" {
+                        &[400, 401, 422]
+                    } else {
+                        &[400, 401, 403, 422]
+                    };
+                    faults.push(Fault::status(op, *rng.pick(refusals)));
+                    continue;
+                }
+                // Order reads that lag behind the writes made since the previous read.
+                11 | 12 => Fault::stale("om.get_order"),
+                0 | 1 | 10 => Fault::status(op, 500),
                 2 | 3 => {
                     let f = Fault::status(op, 503);
                     if rng.below(2) == 0 {
@@ -147,6 +164,9 @@ impl FaultPlan {
                 if f.drop_after_commit {
                     s.push_str(" drop-after-commit");
                 }
+                if f.stale {
+                    s.push_str(" stale");
+                }
                 if let Some(ms) = f.delay_ms {
                     s.push_str(&format!(" delay {ms} ms"));
                 }
@@ -194,6 +214,9 @@ fn run_seed(sim: &Arc<SimHandle>, runner: Runner, adapter: &str, seed: u64, tota
     let report = runner(sim, &case, &options);
     let remaining: u32 = sim.faults().iter().map(|f| f.times).sum();
     let injected = plan.armed() - remaining;
+    // Faults left armed (a stale read the checkout never made) must not reach the verifier's
+    // own reads.
+    sim.clear_faults();
     let requests = sim.requests();
     let verdict = verify(&report, sim, true);
     // Keep score of the three properties the suite exists for.
@@ -337,6 +360,26 @@ fn plans_are_deterministic_and_varied() {
     ] {
         assert!(ops.contains(op), "no plan faults {op}");
     }
+    let plans: Vec<FaultPlan> = (0..BLOCKING_RUNS).map(FaultPlan::new).collect();
+    // A write that commits, loses its answer, and has its replay refused with a 4xx.
+    let refuses_replay_of = |p: &FaultPlan, op: &str| {
+        p.faults.windows(2).any(|w| {
+            w[0].drop_after_commit
+                && w[0].operation == op
+                && w[1].operation == op
+                && w[1].status.is_some_and(|s| (400..500).contains(&s))
+        })
+    };
+    for op in ["kp.create_order", "om.create_capture", "om.create_refund"] {
+        assert!(
+            plans.iter().any(|p| refuses_replay_of(p, op)),
+            "no plan refuses a replay of {op}"
+        );
+    }
+    assert!(
+        plans.iter().any(|p| p.faults.iter().any(|f| f.stale)),
+        "no plan lags an order read"
+    );
     let slow = (0..BLOCKING_RUNS)
         .filter(|s| FaultPlan::new(*s).slow)
         .count();

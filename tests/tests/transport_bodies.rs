@@ -165,3 +165,31 @@ fn a_body_over_the_limit_is_refused_not_truncated() {
         }
     }
 }
+
+/// A connection refused while connecting never carried the request: both transports say
+/// `NotSent` (the blocking one said "outcome unknown", so a write looked ambiguous).
+#[test]
+fn a_refused_connection_is_not_sent() {
+    // A port that was just free: bind, note it, close it.
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .expect("a loopback port")
+        .local_addr()
+        .expect("its address");
+    let request = || {
+        Request::post(format!(
+            "http://{addr}/ordermanagement/v1/orders/1/captures"
+        ))
+        .body(b"{}".to_vec())
+        .expect("a request")
+    };
+    let blocking = UreqTransport::default().send(request());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let not_blocking = runtime.block_on(ReqwestTransport::default().send(request()));
+    for result in [blocking, not_blocking] {
+        let error = result.expect_err("nothing listens");
+        assert_eq!(error.failure, TransportFailure::NotSent, "{error}");
+    }
+}

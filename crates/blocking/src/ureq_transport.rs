@@ -70,6 +70,10 @@ fn classify(error: ureq::Error) -> TransportError {
         | ureq::Error::Timeout(Timeout::Resolve | Timeout::Connect) => {
             TransportError::not_sent(error.to_string())
         }
+        // Refused while connecting: no byte of the request left.
+        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            TransportError::not_sent(error.to_string())
+        }
         _ => TransportError::outcome_unknown(error.to_string()),
     }
 }

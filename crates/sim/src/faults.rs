@@ -42,6 +42,11 @@ pub struct Fault {
     /// the response.
     #[serde(default)]
     pub drop_after_commit: bool,
+    /// Answer a read (`om.get_order`) as the previous read of the same resource was answered:
+    /// a read that lags behind the writes made since (Klarna does not promise read-after-write
+    /// consistency). Without a previous read, the read is answered as usual.
+    #[serde(default)]
+    pub stale: bool,
     /// How many matching requests it applies to (default 1).
     #[serde(default = "one")]
     pub times: u32,
@@ -60,6 +65,7 @@ impl Fault {
             retry_after: None,
             delay_ms: None,
             drop_after_commit: false,
+            stale: false,
             times: 1,
         }
     }
@@ -76,6 +82,15 @@ impl Fault {
     pub fn drop_after_commit(operation: &str) -> Fault {
         Fault {
             drop_after_commit: true,
+            ..Fault::new(operation)
+        }
+    }
+
+    /// Answer the next read of an order as the previous one was: it lags behind the writes
+    /// made since.
+    pub fn stale(operation: &str) -> Fault {
+        Fault {
+            stale: true,
             ..Fault::new(operation)
         }
     }
@@ -138,9 +153,20 @@ impl Fault {
                 ));
             }
         }
-        if self.status.is_none() && self.delay_ms.is_none() && !self.drop_after_commit {
+        if self.stale
+            && (self.operation != "om.get_order" || self.status.is_some() || self.drop_after_commit)
+        {
             return Err(Error::Fault(
-                "a fault needs status, delay_ms or drop_after_commit".into(),
+                "stale applies to om.get_order alone, without status or drop_after_commit".into(),
+            ));
+        }
+        if self.status.is_none()
+            && self.delay_ms.is_none()
+            && !self.drop_after_commit
+            && !self.stale
+        {
+            return Err(Error::Fault(
+                "a fault needs status, delay_ms, drop_after_commit or stale".into(),
             ));
         }
         if self.times == 0 {
@@ -160,6 +186,9 @@ impl Fault {
         }
         if self.drop_after_commit {
             parts.push("drop after commit".to_owned());
+        }
+        if self.stale {
+            parts.push("stale read".to_owned());
         }
         parts.join(", ")
     }

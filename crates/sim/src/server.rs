@@ -319,6 +319,11 @@ pub(crate) async fn api(State(shared): State<Arc<Shared>>, req: Request) -> Resp
             return finish(record, &reply);
         }
     }
+    if fault.as_ref().is_some_and(|f| f.stale) {
+        if let Some(reply) = shared.last_read(&record.path, None) {
+            return finish(record, &reply);
+        }
+    }
     let executed = shared.run(|state, cx| {
         state.execute(
             cx,
@@ -330,6 +335,9 @@ pub(crate) async fn api(State(shared): State<Arc<Shared>>, req: Request) -> Resp
         )
     });
     record.idempotent_replay = executed.replayed;
+    if op.name() == "om.get_order" && executed.reply.status == 200 {
+        shared.last_read(&record.path, Some(&executed.reply));
+    }
     if fault.as_ref().is_some_and(|f| f.drop_after_commit) {
         tracing::info!(
             target: "klarna_hpp_sim::api",

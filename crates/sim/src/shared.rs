@@ -36,6 +36,8 @@ pub(crate) struct Shared {
     last_sweep: std::sync::atomic::AtomicI64,
     faults: Mutex<Faults>,
     records: Mutex<Records>,
+    /// The last answer to each order read (by path), for stale reads ([`crate::Fault::stale`]).
+    last_reads: Mutex<std::collections::HashMap<String, crate::api::Reply>>,
 }
 
 /// Locks a mutex; a panic elsewhere while it was held does not make the data unusable here
@@ -72,6 +74,21 @@ impl Shared {
             state: Mutex::new(State::default()),
             faults: Mutex::new(Faults::default()),
             records: Mutex::new(Records::new(log_limit, log_bytes)),
+            last_reads: Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// The previous answer to the read of `path`, if any; remembers `fresh` (when given) as
+    /// the answer to the next stale read.
+    pub(crate) fn last_read(
+        &self,
+        path: &str,
+        fresh: Option<&crate::api::Reply>,
+    ) -> Option<crate::api::Reply> {
+        let mut reads = lock(&self.last_reads);
+        match fresh {
+            Some(reply) => reads.insert(path.to_owned(), reply.clone()),
+            None => reads.get(path).cloned(),
         }
     }
 
@@ -139,6 +156,7 @@ impl Shared {
         *lock(&self.state) = State::default();
         self.faults().clear();
         self.records().clear();
+        lock(&self.last_reads).clear();
         self.clock.reset();
     }
 }
