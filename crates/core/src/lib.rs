@@ -141,6 +141,7 @@ pub mod model;
 pub mod om;
 mod open_enum;
 pub mod operation;
+mod redact;
 pub mod secret;
 pub mod template;
 pub mod time;
