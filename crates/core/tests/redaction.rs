@@ -900,6 +900,28 @@ fn check_event(w: &mut Walk, event: &Event) {
     }
 }
 
+#[test]
+fn output_debug_shows_method_path_template_and_length_only() {
+    use scenario::*;
+    let mut s = Scenario::created(config(PlaceOrderMode::None));
+    s.poll_answer(hpp_status(
+        "COMPLETED",
+        30,
+        json!({"authorization_token": "tok-secret-1"}),
+    ));
+    s.command("place_order", |c, now| c.place_order(None, now));
+    let (id, request) = s.pending.take().expect("the place-order request");
+    let length = request.body().len();
+    let debug = format!("{:?}", Output::Request(id, request));
+    assert_eq!(
+        debug,
+        format!(
+            "Request(RequestId({}), POST /payments/v1/authorizations/{{authorization_token}}/order ({length} bytes))",
+            id.get()
+        )
+    );
+}
+
 // ----- the lists are complete -----
 
 /// `module::Name` of every `pub struct` / `pub enum` in `crates/core/src`, and of the types
