@@ -569,6 +569,17 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// On any text: no panic, and no `@` or `"` survives (every e-mail, URL with user info
+        /// and quoted value is gone).
+        #[test]
+        fn sanitize_leaves_no_address_or_quoted_value(text in "\\PC{0,80}") {
+            let clean = sanitize(&text);
+            proptest::prop_assert!(!clean.contains('@'), "{clean}");
+            proptest::prop_assert!(!clean.contains('"'), "{clean}");
+        }
+    }
+
     #[test]
     fn correlation_ids_are_kept_when_they_are_uuids() {
         let id = "6a1e4f3c-4d0b-4b8e-9f6f-0a2c1d3e5b7a";
