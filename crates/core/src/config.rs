@@ -133,15 +133,17 @@ impl BaseUrl {
     }
 }
 
+/// Through the crate's URL redaction: a proxy's path prefix may hold a token.
 impl fmt::Debug for BaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "BaseUrl({})", self.url(""))
+        write!(f, "BaseUrl({})", crate::redact::url(&self.url("")))
     }
 }
 
+/// Through the crate's URL redaction, like `Debug`; the URL itself is [`BaseUrl::url`]`("")`.
 impl fmt::Display for BaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.url(""))
+        f.write_str(&crate::redact::url(&self.url("")))
     }
 }
 

@@ -289,7 +289,7 @@ impl fmt::Display for ApiError {
             }
         }
         if let Some(id) = &self.correlation_id {
-            write!(f, " (correlation id {})", crate::wire::sanitize(id))?;
+            write!(f, " (correlation id {})", crate::wire::sanitize_id(id))?;
         }
         Ok(())
     }
@@ -311,6 +311,22 @@ impl fmt::Debug for Sanitized<'_, Option<String>> {
     }
 }
 
+/// An id from an answer's body (`correlation_id`) as `Debug` shows it: a UUID as it is (Klarna's
+/// support asks for it), anything else through [`crate::wire::sanitize`].
+pub(crate) struct SanitizedId<'a>(pub(crate) &'a Option<String>);
+
+impl fmt::Debug for SanitizedId<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(id) => f
+                .debug_tuple("Some")
+                .field(&crate::wire::sanitize_id(id))
+                .finish(),
+            None => f.write_str("None"),
+        }
+    }
+}
+
 impl fmt::Debug for Sanitized<'_, [String]> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
@@ -326,7 +342,7 @@ impl fmt::Debug for ApiError {
             .field("status", &self.status)
             .field("error_code", &Sanitized(&self.error_code))
             .field("error_messages", &Sanitized(self.error_messages.as_slice()))
-            .field("correlation_id", &Sanitized(&self.correlation_id))
+            .field("correlation_id", &SanitizedId(&self.correlation_id))
             .field("service_version", &Sanitized(&self.service_version))
             .field("retry_after", &self.retry_after)
             .field("body", &format_args!("[{} bytes]", self.body.len()))

@@ -126,6 +126,17 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## Secrets and personal data
+//!
+//! Credentials, tokens, callback secrets, idempotency namespaces and customer data (names,
+//! e-mail, phone, addresses, national ids) never appear in `Debug` or `Display`: types holding
+//! them redact by hand, URLs and templates print only their origin and plain path, requests
+//! print only their method and path with ids named, and texts from Klarna's answers are
+//! sanitized (`tests/redaction.rs` walks every public type with planted secrets). Snapshots are
+//! the exception: they hold all of it in clear, see
+//! [`Checkout::snapshot`](checkout::Checkout::snapshot) and
+//! [`Checkout::snapshot_sealed`](checkout::Checkout::snapshot_sealed).
+//!
 //! ## Panic policy
 //!
 //! Errors are bad input; panics are our bugs. No function of this crate panics on any input:
@@ -141,6 +152,7 @@ pub mod model;
 pub mod om;
 mod open_enum;
 pub mod operation;
+mod redact;
 pub mod secret;
 pub mod template;
 pub mod time;

@@ -47,8 +47,9 @@ open_enum! {
 /// One line of an order (KP `order_line`, OM `order_line`: the same schema).
 ///
 /// Amounts are integer minor units including tax. Rule: `total_amount = quantity × unit_price −
-/// total_discount_amount`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// total_discount_amount`. `Debug` shows the product and image URLs through the crate's URL
+/// redaction.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub struct OrderLine {
     /// Line kind.
@@ -144,6 +145,28 @@ impl OrderLine {
             Some(rate) => self.tax_rate(rate),
             None => self,
         }
+    }
+}
+
+impl fmt::Debug for OrderLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OrderLine")
+            .field("kind", &self.kind)
+            .field("reference", &self.reference)
+            .field("name", &self.name)
+            .field("quantity", &self.quantity)
+            .field("quantity_unit", &self.quantity_unit)
+            .field("unit_price", &self.unit_price)
+            .field("tax_rate", &self.tax_rate)
+            .field("total_amount", &self.total_amount)
+            .field("total_discount_amount", &self.total_discount_amount)
+            .field("total_tax_amount", &self.total_tax_amount)
+            .field("merchant_data", &self.merchant_data)
+            .field("product_url", &crate::redact::opt_url(&self.product_url))
+            .field("image_url", &crate::redact::opt_url(&self.image_url))
+            .field("product_identifiers", &self.product_identifiers)
+            .field("subscription", &self.subscription)
+            .finish()
     }
 }
 

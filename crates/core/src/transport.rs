@@ -22,12 +22,23 @@ pub fn response_buffer(content_length: Option<u64>) -> Vec<u8> {
 }
 
 /// A request produced no response.
-#[derive(Debug)]
+///
+/// `Display` and `Debug` show the message through the crate's message sanitizer: a transport's
+/// error may name the URL (whose path holds the authorization token on place-order).
 pub struct TransportError {
     /// Whether the request may have reached Klarna.
     pub failure: TransportFailure,
     /// What happened (never request content).
     pub message: String,
+}
+
+impl fmt::Debug for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransportError")
+            .field("failure", &self.failure)
+            .field("message", &crate::wire::sanitize(&self.message))
+            .finish()
+    }
 }
 
 impl TransportError {
@@ -51,10 +62,18 @@ impl TransportError {
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.failure {
-            TransportFailure::NotSent => write!(f, "request not sent: {}", self.message),
-            TransportFailure::OutcomeUnknown => {
-                write!(f, "request outcome unknown: {}", self.message)
+            TransportFailure::NotSent => {
+                write!(
+                    f,
+                    "request not sent: {}",
+                    crate::wire::sanitize(&self.message)
+                )
             }
+            TransportFailure::OutcomeUnknown => write!(
+                f,
+                "request outcome unknown: {}",
+                crate::wire::sanitize(&self.message)
+            ),
         }
     }
 }

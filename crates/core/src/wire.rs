@@ -210,27 +210,175 @@ fn path_text(path: &serde_path_to_error::Path) -> String {
     out
 }
 
-/// Removes double-quoted values from serde messages (they may be customer data); backticks,
-/// which serde uses for field and variant names, are kept.
+/// Removes from a message (serde's, or Klarna's `error_messages`, which echo what was sent)
+/// every part that may be a submitted value: customer data or a secret. What is left are
+/// Klarna's error codes, field names and paths (`billing_address.email`, `order_lines[0]`),
+/// serde's backticked names and plain words.
+///
+/// - quoted values: `"…"` (with `\"` escapes), `'…'` (a quote opens only after a space or
+///   punctuation, so `Klarna's` is a word), `‘…’` and `“…”` become `<value>`;
+/// - a word with `://` or starting with `www.` becomes `<url>`;
+/// - a word with `@` becomes `<email>`;
+/// - in a word with `=`, everything after the first `=` becomes `<value>` (and the next word,
+///   when the `=` ends the word);
+/// - a number of seven digits or more, counting digits joined by spaces, `-`, `.`, `/`, `(`,
+///   `)` and a leading `+` (phone numbers, national ids, dates, card and account numbers),
+///   becomes `<number>`; a UUID (Klarna's order, session and correlation ids, which make an
+///   error actionable) is kept whole.
 pub(crate) fn sanitize(message: &str) -> String {
+    redact_numbers(&redact_words(&strip_quoted(message)))
+}
+
+/// An id from an answer (`correlation_id`): kept when it is a UUID (`8-4-4-4-12` hex digits,
+/// Klarna's form, which support asks for), else through [`sanitize`].
+pub(crate) fn sanitize_id(id: &str) -> String {
+    if is_uuid(id) {
+        id.to_owned()
+    } else {
+        sanitize(id)
+    }
+}
+
+/// Whether `text` is a UUID: `8-4-4-4-12` hex digits.
+fn is_uuid(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                *c == b'-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+}
+
+/// Replaces quoted values with `<value>`; an unterminated quote runs to the end.
+fn strip_quoted(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
-    let mut in_quote = false;
-    let mut escaped = false;
-    for c in message.chars() {
-        if in_quote {
-            // Inside a value only an unescaped quote ends it (serde escapes `"` as `\"`).
-            match (c, escaped) {
-                (_, true) => escaped = false,
-                ('\\', false) => escaped = true,
-                ('"', false) => in_quote = false,
+    let mut chars = message.chars().peekable();
+    let mut previous: Option<char> = None;
+    while let Some(c) = chars.next() {
+        let opens_after = |p: Option<char>| p.is_none_or(|p| !p.is_alphanumeric());
+        let close = match c {
+            '"' => '"',
+            '\'' if opens_after(previous) => '\'',
+            '\u{2018}' => '\u{2019}',
+            '\u{201C}' => '\u{201D}',
+            _ => {
+                out.push(c);
+                previous = Some(c);
+                continue;
+            }
+        };
+        let mut escaped = false;
+        while let Some(d) = chars.next() {
+            match d {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                // Inside single quotes an apostrophe followed by a letter is part of the
+                // value (`'O'Brien'`).
+                '\'' if close == '\'' && chars.peek().is_some_and(|n| n.is_alphanumeric()) => {}
+                _ if d == close => break,
                 _ => {}
             }
-        } else if c == '"' {
-            in_quote = true;
-            out.push_str("<value>");
-        } else {
-            out.push(c);
         }
+        out.push_str("<value>");
+        previous = Some(close);
+    }
+    out
+}
+
+/// Replaces URLs, e-mail addresses and values after `=`, word by word (words are separated
+/// by whitespace, which is kept).
+fn redact_words(message: &str) -> String {
+    const LEADING: &[char] = &['(', '[', '{'];
+    const TRAILING: &[char] = &[')', ']', '}', ',', '.', ';', ':', '!', '?'];
+    let mut out = String::with_capacity(message.len());
+    let mut value_next = false;
+    let mut rest = message;
+    while !rest.is_empty() {
+        let space = rest.len() - rest.trim_start().len();
+        out.push_str(&rest[..space]);
+        rest = &rest[space..];
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let word = &rest[..end];
+        rest = &rest[end..];
+        if word.is_empty() {
+            continue;
+        }
+        let core = word.trim_start_matches(LEADING);
+        let lead = &word[..word.len() - core.len()];
+        let core = core.trim_end_matches(TRAILING);
+        let trail = &word[lead.len() + core.len()..];
+        out.push_str(lead);
+        if value_next {
+            value_next = false;
+            out.push_str("<value>");
+        } else if core.contains("://") || core.to_ascii_lowercase().starts_with("www.") {
+            out.push_str("<url>");
+        } else if core.contains('@') {
+            out.push_str("<email>");
+        } else if let Some(eq) = core.find('=') {
+            out.push_str(&core[..=eq]);
+            if eq + 1 == core.len() {
+                value_next = true;
+            } else {
+                out.push_str("<value>");
+            }
+        } else {
+            out.push_str(core);
+        }
+        out.push_str(trail);
+    }
+    out
+}
+
+/// Replaces numbers of seven digits or more (see [`sanitize`]) with `<number>`.
+fn redact_numbers(message: &str) -> String {
+    let joins = |c: char| matches!(c, ' ' | '-' | '.' | '/' | '(' | ')' | '+');
+    let bytes: Vec<char> = message.chars().collect();
+    let mut out = String::with_capacity(message.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        // A UUID (Klarna's ids: orders, sessions, correlation) is one word, not digits.
+        if (i == 0 || bytes[i - 1].is_whitespace()) && !bytes[i].is_whitespace() {
+            let end = bytes[i..]
+                .iter()
+                .position(|c| c.is_whitespace())
+                .map_or(bytes.len(), |n| i + n);
+            let word: String = bytes[i..end].iter().collect();
+            if is_uuid(word.trim_matches(|c: char| !c.is_ascii_hexdigit())) {
+                out.push_str(&word);
+                i = end;
+                continue;
+            }
+        }
+        if !bytes[i].is_ascii_digit() {
+            out.push(bytes[i]);
+            i += 1;
+            continue;
+        }
+        // A run of digits and joining characters; it ends after its last digit.
+        let mut j = i;
+        let mut last_digit = i;
+        let mut digits = 0usize;
+        while j < bytes.len() && (bytes[j].is_ascii_digit() || joins(bytes[j])) {
+            if bytes[j].is_ascii_digit() {
+                digits += 1;
+                last_digit = j;
+            }
+            j += 1;
+        }
+        if digits >= 7 {
+            // Take a `+` or `(` that directly precedes the first digit along.
+            if matches!(out.chars().last(), Some('+' | '(')) {
+                out.pop();
+            }
+            out.push_str("<number>");
+        } else {
+            out.extend(&bytes[i..=last_digit]);
+        }
+        i = last_digit + 1;
     }
     out
 }
@@ -332,6 +480,117 @@ mod tests {
             sanitize("invalid type: string \"Jane Doe\", expected i64"),
             "invalid type: string <value>, expected i64"
         );
+    }
+
+    /// Messages in the shapes Klarna's answers take (KP, HPP, OM), with what they echo.
+    #[test]
+    fn sanitize_keeps_codes_fields_and_words_of_klarna_messages() {
+        for plain in [
+            "BAD_VALUE",
+            "Bad value: order_lines[0].total_amount",
+            "Bad value: billing_address.email",
+            "NOT_ALLOWED: Capture not allowed. Remaining authorized amount is 0.",
+            "Klarna's order_amount 12000 does not match the order lines' sum 11000",
+            "Field not allowed: customer.national_identification_number",
+            "invalid type: integer `5`, expected a string",
+            "unknown variant `HOLOGRAM`, expected one of `physical`, `discount`",
+            "Authorization token expired",
+        ] {
+            assert_eq!(sanitize(plain), plain);
+        }
+    }
+
+    #[test]
+    fn sanitize_removes_customer_data_and_secrets_from_klarna_messages() {
+        for (message, expected) in [
+            (
+                "Invalid email jane.doe@example.com (given_name 'Jane')",
+                "Invalid email <email> (given_name <value>)",
+            ),
+            (
+                "Bad value: billing_address.phone '+46 70 123 45 67'",
+                "Bad value: billing_address.phone <value>",
+            ),
+            (
+                "Invalid phone number +46 70 123 45 67 for country SE",
+                "Invalid phone number <number> for country SE",
+            ),
+            (
+                "Invalid phone number (555) 123-4567.",
+                "Invalid phone number <number>.",
+            ),
+            (
+                "national_identification_number 19900101-1234 is not valid",
+                "national_identification_number <number> is not valid",
+            ),
+            (
+                "date_of_birth 1990-01-01 does not match the national id",
+                "date_of_birth <number> does not match the national id",
+            ),
+            (
+                "Card 4111 1111 1111 1111 declined",
+                "Card <number> declined",
+            ),
+            (
+                "merchant_urls.status_update https://shop.example/cb?kh_secret=00ff is not https",
+                "merchant_urls.status_update <url> is not https",
+            ),
+            (
+                "Invalid URL (www.shop.example/cb&secret=1)",
+                "Invalid URL (<url>)",
+            ),
+            (
+                "Unexpected parameter kh_secret=d9b006f9&sid=1 in callback",
+                "Unexpected parameter kh_secret=<value> in callback",
+            ),
+            (
+                "Invalid value for token= abc123",
+                "Invalid value for token= <value>",
+            ),
+            (
+                "Address \u{2018}Sveav\u{e4}gen 44\u{2019} could not be verified",
+                "Address <value> could not be verified",
+            ),
+            (
+                "Name \u{201c}Jane Doe\u{201d} too long",
+                "Name <value> too long",
+            ),
+            (
+                "family_name 'O'Brien' contains invalid characters",
+                "family_name <value> contains invalid characters",
+            ),
+            ("given_name 'Jane", "given_name <value>"),
+            (
+                "invalid type: string \"Jane Doe\", expected i64",
+                "invalid type: string <value>, expected i64",
+            ),
+        ] {
+            assert_eq!(sanitize(message), expected, "{message}");
+        }
+    }
+
+    proptest::proptest! {
+        /// On any text: no panic, and no `@` or `"` survives (every e-mail, URL with user info
+        /// and quoted value is gone).
+        #[test]
+        fn sanitize_leaves_no_address_or_quoted_value(text in "\\PC{0,80}") {
+            let clean = sanitize(&text);
+            proptest::prop_assert!(!clean.contains('@'), "{clean}");
+            proptest::prop_assert!(!clean.contains('"'), "{clean}");
+        }
+    }
+
+    #[test]
+    fn correlation_ids_are_kept_when_they_are_uuids() {
+        let id = "6a1e4f3c-4d0b-4b8e-9f6f-0a2c1d3e5b7a";
+        assert_eq!(sanitize_id(id), id);
+        let digits = "12345678-1234-1234-1234-123456789012";
+        assert_eq!(sanitize_id(digits), digits);
+        // In a message too: an id is not a number.
+        let message = "Order 7849fd84-0000-4000-8000-00000000abcd cannot be found";
+        assert_eq!(sanitize(message), message);
+        assert_eq!(sanitize_id("jane@example.com"), "<email>");
+        assert_eq!(sanitize_id("corr-1"), "corr-1");
     }
 
     #[test]

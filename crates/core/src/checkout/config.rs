@@ -88,8 +88,9 @@ impl CheckoutConfig {
 /// The merchant's secret seed, ready to derive per-checkout secrets (HMAC-SHA-256 keyed by it).
 ///
 /// Build it once (from the key store, at startup) and clone it into every [`CheckoutConfig`]:
-/// the key's hashing is done at construction, so each checkout's derivation costs two SHA-256
-/// compressions instead of four. It keeps only that hash state and the seed's length, never
+/// the key's hashing is done at construction (`hmac`'s keyed state), so each checkout's
+/// derivation costs two SHA-256 compressions instead of four. It keeps only that hash state, a
+/// MAC of the empty message (to compare seeds, in constant time) and the seed's length, never
 /// the seed's bytes; `Debug` prints `[redacted]`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Seed {

@@ -47,8 +47,8 @@ pub enum Deadline {
     OrderAuthorization,
 }
 
-/// Klarna's error answer, in a form that can be stored in a snapshot. `Debug` shows no
-/// double-quoted text from it (Klarna may echo a submitted value in a message).
+/// Klarna's error answer, in a form that can be stored in a snapshot. `Debug` shows its texts
+/// through the crate's message sanitizer (Klarna echoes submitted values in messages).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiProblem {
     /// HTTP status.
@@ -66,12 +66,12 @@ pub struct ApiProblem {
 
 impl std::fmt::Debug for ApiProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use crate::error::Sanitized;
+        use crate::error::{Sanitized, SanitizedId};
         f.debug_struct("ApiProblem")
             .field("status", &self.status)
             .field("error_code", &Sanitized(&self.error_code))
             .field("error_messages", &Sanitized(self.error_messages.as_slice()))
-            .field("correlation_id", &Sanitized(&self.correlation_id))
+            .field("correlation_id", &SanitizedId(&self.correlation_id))
             .finish()
     }
 }

@@ -23,6 +23,7 @@ pub(crate) mod digest;
 mod error;
 mod event;
 mod machine;
+mod seal;
 
 use std::time::Duration;
 
@@ -33,6 +34,7 @@ pub use self::error::{CommandError, InputError};
 pub use self::event::{
     ApiProblem, Call, CancelledBy, ConsumerLink, Deadline, Event, FailureReason,
 };
+pub use self::seal::{SealError, SnapshotSeal};
 
 use crate::config::Api;
 use crate::error::{Error, ValidationError, ValidationProblem};
@@ -103,7 +105,11 @@ impl State {
 }
 
 /// One output of [`Checkout::poll_output`].
-#[derive(Debug)]
+///
+/// `Debug` shows a request as its method, its path with ids and tokens named
+/// (`POST /payments/v1/authorizations/{authorization_token}/order`) and its body's length:
+/// never a header, the body (the HPP request carries the callback secret, KP bodies the
+/// consumer's data) or the token in the path.
 #[non_exhaustive]
 pub enum Output {
     /// An event for the merchant.
@@ -115,6 +121,21 @@ pub enum Output {
     Timeout(Timestamp),
     /// Nothing to do until a response arrives, or ever (terminal).
     Idle,
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Output::Event(event) => f.debug_tuple("Event").field(event).finish(),
+            Output::Request(id, request) => f
+                .debug_tuple("Request")
+                .field(id)
+                .field(&crate::redact::Request(request))
+                .finish(),
+            Output::Timeout(at) => f.debug_tuple("Timeout").field(at).finish(),
+            Output::Idle => f.write_str("Idle"),
+        }
+    }
 }
 
 /// What a redirect back from the hosted page was.
@@ -167,9 +188,11 @@ pub enum CallbackOutcome {
 ///    `poll_event` (act on each); then wait until a response arrives, a redirect or callback
 ///    reaches your web server, or `poll_timeout` passes, and feed that in with the matching
 ///    `handle_*`. Repeat until [`State::is_terminal`] or you are done with the order.
-/// 3. Persist with [`snapshot`](Self::snapshot) whenever you like; resume with
-///    [`restore`](Self::restore) (and [`resume_after_restart`](Self::resume_after_restart) when the
-///    process that sent the in-flight request is gone).
+/// 3. Persist with [`snapshot`](Self::snapshot) whenever you like (it holds the token, the
+///    callback secret and customer data in clear: [`snapshot_sealed`](Self::snapshot_sealed)
+///    encrypts it); resume with [`restore`](Self::restore) (and
+///    [`resume_after_restart`](Self::resume_after_restart) when the process that sent the
+///    in-flight request is gone).
 ///
 /// # Time contract
 ///
@@ -228,6 +251,10 @@ pub enum SnapshotError {
     /// Written by a newer format version.
     #[error("snapshot format version {0} is not supported (expected 1)")]
     UnsupportedVersion(u32),
+    /// [`Checkout::restore_sealed`]: the seal did not open the bytes (another key, tampered
+    /// with, or not sealed).
+    #[error(transparent)]
+    Sealed(#[from] SealError),
 }
 
 /// KP session lifetime.
@@ -504,7 +531,13 @@ impl Checkout {
 
     // ----- persistence -----
 
-    /// Serializes the whole checkout (versioned JSON). Credentials are not included.
+    /// Serializes the whole checkout (versioned JSON).
+    ///
+    /// **The bytes hold secrets and personal data in clear**: the authorization token, the
+    /// callback secret, the idempotency-key namespace (from which every key of the checkout
+    /// follows) and the consumer's data the session carries (names, e-mail, phone, addresses,
+    /// national id). Only the API credentials and the seed are left out. Store them as you
+    /// would the credentials, or encrypt them with [`snapshot_sealed`](Self::snapshot_sealed).
     pub fn snapshot(&self) -> Vec<u8> {
         // Serializing plain data with string keys cannot fail.
         serde_json::to_vec(&self.core).unwrap_or_default()
@@ -528,6 +561,24 @@ impl Checkout {
             .map_err(|e| SnapshotError::Malformed(crate::wire::sanitize(&e.to_string())))?;
         let outbox = core.rebuild_unsent(&api);
         Ok(Self { api, core, outbox })
+    }
+
+    /// [`snapshot`](Self::snapshot) passed through `seal` (an AEAD with the merchant's key): what
+    /// to store when the store is not itself encrypted. The plain bytes never leave this call.
+    pub fn snapshot_sealed(&self, seal: &dyn SnapshotSeal) -> Vec<u8> {
+        seal.seal(&self.snapshot())
+    }
+
+    /// Restores a checkout from [`snapshot_sealed`](Self::snapshot_sealed) bytes: `seal` opens
+    /// them (or the restore fails with [`SnapshotError::Sealed`]), then as
+    /// [`restore`](Self::restore).
+    pub fn restore_sealed(
+        api: Api,
+        sealed: &[u8],
+        seal: &dyn SnapshotSeal,
+    ) -> Result<Self, SnapshotError> {
+        let plain = seal.open(sealed)?;
+        Self::restore(api, &plain)
     }
 
     /// After [`restore`](Self::restore) in a new process: a request the old process had sent

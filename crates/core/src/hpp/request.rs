@@ -14,8 +14,9 @@ const PAGE_TITLE_MAX: usize = 255;
 
 /// Body of `POST /hpp/v1/sessions` (`SessionCreationRequestV1`).
 ///
-/// Serialized through `SessionCreationBody`, its borrowed wire form.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// Serialized through `SessionCreationBody`, its borrowed wire form. `Debug` shows URLs through
+/// the crate's URL redaction.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct SessionCreationRequest {
     /// Full API URL of the KP session, e.g. `https://api.klarna.com/payments/v1/sessions/<id>`.
@@ -29,6 +30,20 @@ pub struct SessionCreationRequest {
     /// Distribution-module profile id for default session options.
     #[serde(default)]
     pub profile_id: Option<String>,
+}
+
+impl fmt::Debug for SessionCreationRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionCreationRequest")
+            .field(
+                "payment_session_url",
+                &redact_query(&self.payment_session_url),
+            )
+            .field("merchant_urls", &self.merchant_urls)
+            .field("options", &self.options)
+            .field("profile_id", &self.profile_id)
+            .finish()
+    }
 }
 
 /// The wire form of [`SessionCreationRequest`], borrowing its parts: the one place its JSON
@@ -95,7 +110,8 @@ impl SessionCreationRequest {
 
 /// `merchant_urls` (`MerchantUrlsV1`): `{{placeholder}}` templates (see [`UrlTemplate`]).
 ///
-/// `Debug` hides each URL's query and fragment (the status callback URL should carry a secret).
+/// `Debug` shows each URL through the crate's URL redaction: origin and plain path, never the
+/// query, fragment or parameters (the status callback URL carries a secret).
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct MerchantUrls {
@@ -195,8 +211,9 @@ impl fmt::Debug for MerchantUrls {
     }
 }
 
-/// `options` (`OptionsV1`): how the page looks and what it does on success.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `options` (`OptionsV1`): how the page looks and what it does on success. `Debug` shows URLs
+/// through the crate's URL redaction.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Options {
     /// What HPP does on success; absent means `NONE`.
@@ -303,8 +320,25 @@ impl Options {
     }
 }
 
-/// One background image (`BackgroundImageV1`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("place_order_mode", &self.place_order_mode)
+            .field("payment_method_category", &self.payment_method_category)
+            .field("payment_method_categories", &self.payment_method_categories)
+            .field("payment_fallback", &self.payment_fallback)
+            .field("purchase_type", &self.purchase_type)
+            .field("logo_url", &crate::redact::opt_url(&self.logo_url))
+            .field("page_title", &self.page_title)
+            .field("background_images", &self.background_images)
+            .field("show_subtotal_detail", &self.show_subtotal_detail)
+            .finish()
+    }
+}
+
+/// One background image (`BackgroundImageV1`). `Debug` shows the URL through the crate's URL
+/// redaction.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BackgroundImage {
     /// Image URL (https).
@@ -321,6 +355,15 @@ impl BackgroundImage {
             url: url.into(),
             width: Some(width),
         }
+    }
+}
+
+impl fmt::Debug for BackgroundImage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BackgroundImage")
+            .field("url", &redact_query(&self.url))
+            .field("width", &self.width)
+            .finish()
     }
 }
 

@@ -67,16 +67,17 @@ impl SessionCreated {
 impl fmt::Debug for SessionCreated {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let redacted = |url: &Option<String>| url.as_ref().map(|_| "[redacted]");
+        let url = crate::redact::opt_url;
         f.debug_struct("SessionCreated")
             .field("session_id", &self.session_id)
-            .field("session_url", &self.session_url)
+            .field("session_url", &url(&self.session_url))
             .field("redirect_url", &redacted(&self.redirect_url))
             .field("qr_code_url", &redacted(&self.qr_code_url))
-            .field("distribution_url", &self.distribution_url)
+            .field("distribution_url", &url(&self.distribution_url))
             .field("expires_at", &self.expires_at)
             .field(
                 "manual_identification_check_url",
-                &self.manual_identification_check_url,
+                &url(&self.manual_identification_check_url),
             )
             .field("distribution_module", &self.distribution_module)
             .finish()
@@ -107,7 +108,10 @@ impl fmt::Debug for DistributionModule {
                 "standalone_url",
                 &self.standalone_url.as_deref().map(redact_query),
             )
-            .field("generation_url", &self.generation_url)
+            .field(
+                "generation_url",
+                &crate::redact::opt_url(&self.generation_url),
+            )
             .finish()
     }
 }

@@ -359,8 +359,9 @@ impl<'de> Deserialize<'de> for AuthorizedPaymentMethod {
     }
 }
 
-/// The placed order (`order`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The placed order (`order`). `Debug` shows `redirect_url` through the crate's URL redaction
+/// (it leads the consumer's browser on, with a token of its own).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Order {
     /// The order id, used by Order Management.
@@ -393,6 +394,17 @@ impl Order {
             fraud_status: None,
             authorized_payment_method: None,
         }
+    }
+}
+
+impl fmt::Debug for Order {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Order")
+            .field("order_id", &self.order_id)
+            .field("redirect_url", &crate::redact::opt_url(&self.redirect_url))
+            .field("fraud_status", &self.fraud_status)
+            .field("authorized_payment_method", &self.authorized_payment_method)
+            .finish()
     }
 }
 

@@ -72,8 +72,9 @@ open_enum! {
 /// The merchant's KP callback URLs (`merchant_urls`), each at most 2000 characters.
 ///
 /// Placeholders `{session.id}` and `{order.id}` are filled in by Klarna. HPP flows do not need
-/// them (HPP has its own `merchant_urls`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// them (HPP has its own `merchant_urls`). `Debug` shows each URL through the crate's URL
+/// redaction: Klarna tells merchants to put a per-session secret in `authorization`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub struct KpMerchantUrls {
     /// Where the consumer lands after an order is placed (used by the order's `redirect_url`).
@@ -88,6 +89,18 @@ pub struct KpMerchantUrls {
     /// Receives `{authorization_token, session_id}` after an authorization.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorization: Option<String>,
+}
+
+impl fmt::Debug for KpMerchantUrls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = crate::redact::opt_url;
+        f.debug_struct("KpMerchantUrls")
+            .field("confirmation", &url(&self.confirmation))
+            .field("notification", &url(&self.notification))
+            .field("push", &url(&self.push))
+            .field("authorization", &url(&self.authorization))
+            .finish()
+    }
 }
 
 /// Styling of Klarna's payment widget (`options`); irrelevant with HPP. Colours are `#RRGGBB`.
@@ -454,8 +467,9 @@ impl SessionUpdate {
     }
 }
 
-/// Image URLs of a payment method category (`asset_urls`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// Image URLs of a payment method category (`asset_urls`). `Debug` shows them through the
+/// crate's URL redaction.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub struct AssetUrls {
     /// Descriptive asset.
@@ -473,6 +487,15 @@ impl AssetUrls {
             descriptive: Some(descriptive.into()),
             standard: Some(standard.into()),
         }
+    }
+}
+
+impl fmt::Debug for AssetUrls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AssetUrls")
+            .field("descriptive", &crate::redact::opt_url(&self.descriptive))
+            .field("standard", &crate::redact::opt_url(&self.standard))
+            .finish()
     }
 }
 

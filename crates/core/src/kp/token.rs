@@ -85,8 +85,9 @@ impl CustomerTokenRequest {
     }
 }
 
-/// A created customer token (`customer_token_creation_response`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A created customer token (`customer_token_creation_response`). `Debug` shows `redirect_url`
+/// through the crate's URL redaction.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CustomerTokenResponse {
     /// The token.
@@ -115,5 +116,17 @@ impl CustomerTokenResponse {
             billing_address: None,
             customer: None,
         }
+    }
+}
+
+impl std::fmt::Debug for CustomerTokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomerTokenResponse")
+            .field("token_id", &self.token_id)
+            .field("redirect_url", &crate::redact::opt_url(&self.redirect_url))
+            .field("payment_method_reference", &self.payment_method_reference)
+            .field("billing_address", &self.billing_address)
+            .field("customer", &self.customer)
+            .finish()
     }
 }

@@ -388,7 +388,7 @@ impl Refund {
 
 /// One shipment's details (`shipping_info` item). Limits: companies and tracking numbers ≤100
 /// characters, URIs ≤1024.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ShippingInfo {
     /// The shipping company, as specific as possible (`DHL US`, not `DHL`).
@@ -494,6 +494,27 @@ impl DueDateOption {
             number_of_days,
             amount,
         }
+    }
+}
+
+/// Tracking numbers lead to the consumer's address at the carrier: `Debug` shows whether they
+/// are set, and the tracking URLs through the crate's URL redaction.
+impl fmt::Debug for ShippingInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = crate::redact::opt_url;
+        let shown = crate::redact::presence;
+        f.debug_struct("ShippingInfo")
+            .field("shipping_company", &self.shipping_company)
+            .field("shipping_method", &self.shipping_method)
+            .field("tracking_number", &shown(&self.tracking_number))
+            .field("tracking_uri", &url(&self.tracking_uri))
+            .field("return_shipping_company", &self.return_shipping_company)
+            .field(
+                "return_tracking_number",
+                &shown(&self.return_tracking_number),
+            )
+            .field("return_tracking_uri", &url(&self.return_tracking_uri))
+            .finish()
     }
 }
 

@@ -74,8 +74,10 @@ impl fmt::Debug for KpUrlTemplate {
     }
 }
 
+/// The template redacted as in `Debug` (the `authorization` URL may carry a per-session
+/// secret); the text itself is [`KpUrlTemplate::as_str`].
 impl fmt::Display for KpUrlTemplate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.raw)
+        f.write_str(&redact_query(&self.raw))
     }
 }

@@ -364,8 +364,9 @@ enum Part {
 
 /// A parsed `{{placeholder}}` merchant URL template.
 ///
-/// Equality and hashing are by the template text. `Debug` hides the query and fragment, which
-/// may carry a callback secret. Serializes as the template string; deserializing parses it.
+/// Equality and hashing are by the template text. `Debug` and `Display` show it through the
+/// crate's URL redaction (origin and plain path; not the query, fragment, parameters or a
+/// token-like path segment, which may carry a callback secret): the text is [`as_str`](Self::as_str). Serializes as the template string; deserializing parses it.
 #[derive(Clone)]
 pub struct UrlTemplate {
     raw: String,
@@ -565,9 +566,11 @@ impl fmt::Debug for UrlTemplate {
     }
 }
 
+/// The template redacted as in `Debug` (its query may carry the callback secret); the text
+/// itself is [`UrlTemplate::as_str`].
 impl fmt::Display for UrlTemplate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.raw)
+        f.write_str(&redact_query(&self.raw))
     }
 }
 
@@ -591,13 +594,8 @@ impl<'de> serde::Deserialize<'de> for UrlTemplate {
     }
 }
 
-/// A URL for `Debug` output: everything before the query or fragment, which may carry secrets.
-pub(crate) fn redact_query(url: &str) -> String {
-    match url.find(['?', '#']) {
-        Some(i) => format!("{}{}[redacted]", &url[..i], &url[i..=i]),
-        None => url.to_owned(),
-    }
-}
+/// A URL as `Debug` and `Display` show it: the crate's one URL redaction ([`crate::redact::url`]).
+pub(crate) use crate::redact::url as redact_query;
 
 #[cfg(test)]
 mod tests {
