@@ -139,6 +139,7 @@ pub mod hpp;
 pub mod kp;
 pub mod model;
 pub mod om;
+mod lenient;
 mod open_enum;
 pub mod operation;
 pub mod secret;
