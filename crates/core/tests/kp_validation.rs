@@ -622,3 +622,74 @@ fn amounts_function_directly() {
     // Limits count characters, not bytes.
     assert!(validate::max_len("f", &"ö".repeat(255), 255).is_ok());
 }
+
+// ---- what is absent is missing, not zero ----------------------------------------------------
+
+/// A create-order body without `order_tax_amount` (not required by Klarna's schema; Klarna
+/// accepts it) is valid: the absent tax is not compared as a zero ("expected 175 (computed),
+/// got 0"), and it is sent without one.
+#[test]
+fn a_create_order_without_order_tax_amount_is_accepted() {
+    let o: CreateOrderRequest =
+        serde_json::from_str(include_str!("fixtures/kp_create_order_no_tax.json")).unwrap();
+    assert_eq!(o.order_tax_amount, None);
+    let request = CreateOrder::new(AuthorizationToken::new("tok"), o.clone())
+        .to_request(&api())
+        .unwrap();
+    let sent: serde_json::Value = serde_json::from_slice(request.body()).unwrap();
+    assert!(sent.get("order_tax_amount").is_none(), "{sent}");
+    // A session alike.
+    let mut s = session();
+    s.order_tax_amount = None;
+    CreateSession::new(s).to_request(&api()).unwrap();
+    // Present, it must still agree with the lines.
+    let mut wrong = o;
+    wrong.order_tax_amount = Some(0);
+    match CreateOrder::new(AuthorizationToken::new("tok"), wrong).to_request(&api()) {
+        Err(Error::Validation(e)) => assert_eq!(
+            e,
+            at(
+                "order_tax_amount",
+                ValidationProblem::Mismatch {
+                    expected: 175,
+                    actual: 0
+                }
+            )
+        ),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// A taxed line without its `total_tax_amount` is what is missing when the order's tax does not
+/// add up, not a zero to compare.
+#[test]
+fn a_taxed_line_without_its_tax_amount_is_missing() {
+    let mut s = session();
+    s.order_lines[1].total_tax_amount = None; // tax_rate 25% stays
+    assert_eq!(
+        refuse(s),
+        at(
+            "order_lines[1].total_tax_amount",
+            ValidationProblem::Missing
+        )
+    );
+    // When the sum still agrees (the order's tax leaves the line out), nothing is refused.
+    let mut s = session();
+    let line_tax = s.order_lines[1].total_tax_amount.take().unwrap();
+    s.order_tax_amount = s.order_tax_amount.map(|t| t - line_tax);
+    CreateSession::new(s).to_request(&api()).unwrap();
+    // An untaxed line without a tax amount counts as zero, as Klarna sums it.
+    let lines = vec![line(), OrderLine::new("Gift wrap", 1, 500)];
+    let mut s = SessionCreate::new("SE", "SEK", lines);
+    s.order_tax_amount = s.order_tax_amount.map(|t| t + 1);
+    assert_eq!(
+        refuse(s),
+        at(
+            "order_tax_amount",
+            ValidationProblem::Mismatch {
+                expected: 2_000,
+                actual: 2_001
+            }
+        )
+    );
+}

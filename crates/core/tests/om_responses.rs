@@ -3,6 +3,7 @@
 // Tests may unwrap (house rules); clippy only exempts `#[test]` bodies, not helpers.
 #![allow(clippy::unwrap_used)]
 
+mod scenario;
 mod support;
 
 use std::time::Duration;
@@ -601,4 +602,126 @@ fn decode_errors_name_the_path() {
         GetOrder::decode_response(&json_response(200, &json!({"status": "AUTHORIZED"}))),
         Err(Error::Decode(_))
     ));
+}
+
+// ---------------------------------------------------------------- Klarna's own shapes
+
+/// One odd nested item (a refund without its id, an order line missing fields) leaves the
+/// order readable: amounts, status, deadline and ids decode, the odd items stay raw JSON.
+#[test]
+fn odd_nested_items_are_kept_raw_and_the_order_stays_readable() {
+    let body = include_str!("fixtures/om_order_odd_items.json");
+    let order = GetOrder::decode_response(&response(200, body.as_bytes())).unwrap();
+    assert_eq!(order.order_id, "5c1e2a9d-7f3b-4e61-8a0c-9d4b2f6e1a37");
+    assert_eq!(order.status, OrderStatus::PartCaptured);
+    assert_eq!(
+        (
+            order.order_amount,
+            order.captured_amount,
+            order.refunded_amount,
+            order.remaining_authorized_amount
+        ),
+        (12_000, 10_000, 2_000, 2_000)
+    );
+    assert_eq!(
+        order.expires_at,
+        Some(Timestamp::parse("2026-12-15T10:00:00Z").unwrap())
+    );
+    let json: Value = serde_json::from_str(body).unwrap();
+    // The refund without its id and the line missing fields: kept as sent.
+    assert_eq!(order.refunds[0].raw(), Some(&json["refunds"][0]));
+    assert_eq!(order.order_lines[1].raw(), Some(&json["order_lines"][1]));
+    assert_eq!(decoded(&order.order_lines[0]).name, "Running shoes");
+    assert_eq!(
+        decoded(&order.captures[0]).capture_id,
+        "4ba29b50-0000-4000-8000-000000000001"
+    );
+    // Scalars in another JSON type where harmless: a numeric reference, a count as text.
+    assert_eq!(order.merchant_reference1.as_deref(), Some("100042"));
+    assert_eq!(
+        order.initial_payment_method.as_ref().unwrap().number_of_installments,
+        Some(4)
+    );
+    // Raw items never show their content in Debug (they may hold customer data).
+    let debug = format!("{order:?}");
+    assert!(!debug.contains("Returned the socks"), "{debug}");
+    assert!(debug.contains("Raw(<object>)"), "{debug}");
+    // Encoded back, the odd items are as received, and decode the same again.
+    let again = serde_json::to_value(&order).unwrap();
+    assert_eq!(again["refunds"][0], json["refunds"][0]);
+    assert_eq!(GetOrder::decode_response(&json_response(200, &again)).unwrap(), order);
+    // A list of captures with one odd capture is readable too.
+    let list = json!([json["captures"][0], {"captured_amount": 5}]);
+    let captures = ListCaptures::decode_response(&json_response(200, &list)).unwrap();
+    assert!(captures[0].decoded().is_some() && captures[1].raw().is_some());
+}
+
+/// The PHP SDK's order read (ids and nested items only) cannot be acted on: a typed decode
+/// error, never a panic or zero amounts. With the fields Klarna always sends added, its nested
+/// items (a capture without an amount, a refund without one) are kept raw.
+#[test]
+fn the_sdk_order_read_is_a_typed_error_and_its_items_are_kept() {
+    let body = include_str!("fixtures/om_order_sdk_minimal.json");
+    match GetOrder::decode_response(&response(200, body.as_bytes())) {
+        Err(Error::Decode(d)) => {
+            assert_eq!(d.operation, "om.get_order");
+            assert!(d.message.contains("missing field"), "{d}");
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+    let mut json: Value = serde_json::from_str(body).unwrap();
+    for (k, v) in [
+        ("status", json!("AUTHORIZED")),
+        ("order_amount", json!(100)),
+        ("captured_amount", json!(0)),
+        ("refunded_amount", json!(0)),
+        ("remaining_authorized_amount", json!(100)),
+    ] {
+        json[k] = v;
+    }
+    let order = GetOrder::decode_response(&json_response(200, &json)).unwrap();
+    assert_eq!(order.order_id, "0042");
+    assert_eq!(order.captures[0].raw(), Some(&json["captures"][0]));
+    assert_eq!(order.refunds[0].raw(), Some(&json["refunds"][0]));
+}
+
+/// Error bodies: a numeric `service_version` is kept as its text.
+#[test]
+fn a_numeric_service_version_is_kept() {
+    let body = json!({"error_code": "NO_SUCH_ORDER", "error_messages": ["No such order."],
+                      "correlation_id": "c-1", "service_version": 2});
+    let e = api_error(GetOrder::decode_response(&json_response(404, &body)));
+    assert_eq!(e.service_version.as_deref(), Some("2"));
+}
+
+/// Through the checkout: an order read without `captured_amount` is no proof that nothing was
+/// captured. It must not settle a capture whose outcome is unknown (read as zero, it freed the
+/// amount for a second capture); it is a decode error, retried until a read states the amount.
+#[test]
+fn the_checkout_never_reads_a_missing_captured_amount_as_zero() {
+    use klarna_hpp_core::checkout::{State, TransportFailure};
+    use scenario::{error, om_order, respond, Scenario};
+    const TOTAL: i64 = 12_000;
+    let mut s = Scenario::placed_by_hpp();
+    s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * 86_400));
+    s.command("capture", |c, now| c.capture(None, now));
+    s.fail(TransportFailure::OutcomeUnknown); // Klarna captured; the answer was lost.
+    s.wait();
+    s.expect_request("POST", "/ordermanagement/v1/orders/om-0001/captures");
+    s.reply(error(403, "CAPTURE_NOT_ALLOWED", "Capture not allowed."));
+    assert_eq!(s.checkout.capturable_amount(), 0, "reserved until a read");
+    s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+    let mut body: Value = serde_json::from_slice(om_order("CAPTURED", TOTAL, TOTAL, 28 * 86_400).body()).unwrap();
+    body.as_object_mut().unwrap().remove("captured_amount");
+    s.reply(respond(200, body));
+    assert_eq!(s.checkout.capturable_amount(), 0, "still reserved");
+    assert!(s.checkout.capture(Some(1), s.ts()).is_err());
+    let updates = s.transcript().matches("OrderUpdated").count();
+    assert_eq!(updates, 1, "only the first read's: {}", s.transcript());
+    // Read again; the full answer settles it.
+    s.wait();
+    s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+    s.reply(om_order("CAPTURED", TOTAL, TOTAL, 28 * 86_400));
+    assert_eq!(s.checkout.captured_amount(), TOTAL);
+    assert_eq!(s.state(), State::Captured);
 }
