@@ -268,11 +268,26 @@ pub fn decode_kp_om(data: &[u8]) -> KpOmOutcome {
     if let Ok(order) = om::GetOrder::decode_response(&response) {
         let shown: Vec<String> = (order.captures.iter().filter(|i| i.raw().is_some()))
             .map(|i| format!("{i:?}"))
-            .chain(order.refunds.iter().filter(|i| i.raw().is_some()).map(|i| format!("{i:?}")))
-            .chain(order.order_lines.iter().filter(|i| i.raw().is_some()).map(|i| format!("{i:?}")))
+            .chain(
+                order
+                    .refunds
+                    .iter()
+                    .filter(|i| i.raw().is_some())
+                    .map(|i| format!("{i:?}")),
+            )
+            .chain(
+                order
+                    .order_lines
+                    .iter()
+                    .filter(|i| i.raw().is_some())
+                    .map(|i| format!("{i:?}")),
+            )
             .collect();
         for s in shown {
-            assert!(s.starts_with("Raw(<") && !s.contains('"'), "raw item shown: {s}");
+            assert!(
+                s.starts_with("Raw(<") && !s.contains('"'),
+                "raw item shown: {s}"
+            );
         }
     }
 

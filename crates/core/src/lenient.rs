@@ -38,10 +38,9 @@ pub(crate) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D:
 
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
             // serde_json's own formatting: the text re-reads as the same number.
-            Ok(Some(serde_json::Number::from_f64(v).map_or_else(
-                || v.to_string(),
-                |n| n.to_string(),
-            )))
+            Ok(Some(
+                serde_json::Number::from_f64(v).map_or_else(|| v.to_string(), |n| n.to_string()),
+            ))
         }
 
         fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
@@ -131,11 +130,26 @@ mod tests {
 
     #[test]
     fn text_keeps_scalars_and_refuses_structures() {
-        assert_eq!(t(r#"{"text":"a"}"#).ok().and_then(|t| t.text), Some("a".into()));
-        assert_eq!(t(r#"{"text":10001}"#).ok().and_then(|t| t.text), Some("10001".into()));
-        assert_eq!(t(r#"{"text":-7}"#).ok().and_then(|t| t.text), Some("-7".into()));
-        assert_eq!(t(r#"{"text":1.5}"#).ok().and_then(|t| t.text), Some("1.5".into()));
-        assert_eq!(t(r#"{"text":true}"#).ok().and_then(|t| t.text), Some("true".into()));
+        assert_eq!(
+            t(r#"{"text":"a"}"#).ok().and_then(|t| t.text),
+            Some("a".into())
+        );
+        assert_eq!(
+            t(r#"{"text":10001}"#).ok().and_then(|t| t.text),
+            Some("10001".into())
+        );
+        assert_eq!(
+            t(r#"{"text":-7}"#).ok().and_then(|t| t.text),
+            Some("-7".into())
+        );
+        assert_eq!(
+            t(r#"{"text":1.5}"#).ok().and_then(|t| t.text),
+            Some("1.5".into())
+        );
+        assert_eq!(
+            t(r#"{"text":true}"#).ok().and_then(|t| t.text),
+            Some("true".into())
+        );
         assert_eq!(t(r#"{"text":null}"#).ok().and_then(|t| t.text), None);
         assert_eq!(t("{}").ok().and_then(|t| t.text), None);
         assert!(t(r#"{"text":[1]}"#).is_err());
@@ -148,7 +162,17 @@ mod tests {
         assert_eq!(t(r#"{"count":"3"}"#).ok().and_then(|t| t.count), Some(3));
         assert_eq!(t(r#"{"count":"-3"}"#).ok().and_then(|t| t.count), Some(-3));
         assert_eq!(t(r#"{"count":null}"#).ok().and_then(|t| t.count), None);
-        for bad in [r#""3 ""#, r#""+3""#, r#""3e2""#, r#""""#, r#""-""#, "1.5", "true", "18446744073709551615", r#""99999999999999999999""#] {
+        for bad in [
+            r#""3 ""#,
+            r#""+3""#,
+            r#""3e2""#,
+            r#""""#,
+            r#""-""#,
+            "1.5",
+            "true",
+            "18446744073709551615",
+            r#""99999999999999999999""#,
+        ] {
             assert!(t(&format!(r#"{{"count":{bad}}}"#)).is_err(), "{bad}");
         }
     }

@@ -508,9 +508,9 @@ pub fn order_tax_matches(
     }
     let expected = lines_tax(lines).ok_or_else(|| err(field, ValidationProblem::Overflow))?;
     if expected != tax {
-        let untold = lines.iter().position(|l| {
-            l.total_tax_amount.is_none() && l.tax_rate.is_some_and(|r| r != 0)
-        });
+        let untold = lines
+            .iter()
+            .position(|l| l.total_tax_amount.is_none() && l.tax_rate.is_some_and(|r| r != 0));
         if let (false, Some(i)) = (is_us_style(lines), untold) {
             return Err(err(
                 format!("{lines_path}[{i}].total_tax_amount"),

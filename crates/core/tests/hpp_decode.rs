@@ -399,9 +399,8 @@ fn a_session_naming_another_session_is_refused_by_the_read() {
 #[test]
 fn the_checkout_acts_on_a_read_without_session_id() {
     use klarna_hpp_core::checkout::State;
-    let mut s = scenario::Scenario::created(scenario::config(
-        klarna_hpp_core::hpp::PlaceOrderMode::None,
-    ));
+    let mut s =
+        scenario::Scenario::created(scenario::config(klarna_hpp_core::hpp::PlaceOrderMode::None));
     s.poll_answer(scenario::respond(
         200,
         serde_json::from_str(SDK_COMPLETED).unwrap(),
@@ -419,9 +418,8 @@ fn the_checkout_acts_on_a_read_without_session_id() {
 fn the_checkout_refuses_another_session_and_retries_a_statusless_read() {
     use klarna_hpp_core::checkout::State;
     use serde_json::json;
-    let mut s = scenario::Scenario::created(scenario::config(
-        klarna_hpp_core::hpp::PlaceOrderMode::None,
-    ));
+    let mut s =
+        scenario::Scenario::created(scenario::config(klarna_hpp_core::hpp::PlaceOrderMode::None));
     let other = json!({"session_id": "hpp-9999", "status": "COMPLETED", "authorization_token": "tok-other"});
     s.poll_answer(scenario::respond(200, other));
     assert_eq!(s.state(), State::AwaitingConsumer);
@@ -444,9 +442,8 @@ fn the_checkout_refuses_another_session_and_retries_a_statusless_read() {
 #[test]
 fn a_callback_without_session_id_is_a_hint_for_the_checkout() {
     use klarna_hpp_core::checkout::{CallbackOutcome, InputError};
-    let mut s = scenario::Scenario::created(scenario::config(
-        klarna_hpp_core::hpp::PlaceOrderMode::None,
-    ));
+    let mut s =
+        scenario::Scenario::created(scenario::config(klarna_hpp_core::hpp::PlaceOrderMode::None));
     let url = s.checkout.status_update_url().unwrap().to_owned();
     let secret = url.rsplit("kh_secret=").next().unwrap().to_owned();
     let uri = format!("/klarna/callback?kh_secret={secret}");
@@ -462,5 +459,8 @@ fn a_callback_without_session_id_is_a_hint_for_the_checkout() {
         Err(InputError::WrongSession)
     );
     // The hint changed nothing by itself.
-    assert_eq!(s.state(), klarna_hpp_core::checkout::State::AwaitingConsumer);
+    assert_eq!(
+        s.state(),
+        klarna_hpp_core::checkout::State::AwaitingConsumer
+    );
 }

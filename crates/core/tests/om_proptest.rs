@@ -245,8 +245,16 @@ fn order() -> impl Strategy<Value = Order> {
     let lists = (
         items(order_line(true), raw_line(), 3),
         // A capture without its id, a refund without its id: kept raw, not fatal.
-        items(capture(), json!({"captured_amount": 100, "description": "x"}), 3),
-        items(refund(), json!({"refunded_amount": 50, "refunded_at": "2024-03-05T15:17:40Z"}), 2),
+        items(
+            capture(),
+            json!({"captured_amount": 100, "description": "x"}),
+            3,
+        ),
+        items(
+            refund(),
+            json!({"refunded_amount": 50, "refunded_at": "2024-03-05T15:17:40Z"}),
+            2,
+        ),
         items(shipping_info(true), raw_shipping_info(), 2),
     );
     let extra = (

@@ -99,7 +99,10 @@ fn spec_example_order_decodes() {
     assert_eq!(order.fraud_status, Some(FraudStatus::Accepted));
     assert_eq!(order.klarna_reference.as_deref(), Some("K4MADNY"));
     assert_eq!(order.purchase_currency.as_deref(), Some("usd"));
-    assert_eq!(order.order_amount, 10_000, "filled in: no example in the spec");
+    assert_eq!(
+        order.order_amount, 10_000,
+        "filled in: no example in the spec"
+    );
     assert_eq!(order.captures.len(), 1);
     assert_eq!(
         decoded(&order.captures[0]).klarna_reference.as_deref(),
@@ -341,9 +344,15 @@ fn a_missing_or_null_amount_is_a_decode_error_naming_it() {
     }
     // A capture's and a refund's amount too, when read on their own.
     let e = GetCapture::decode_response(&json_response(200, &json!({"capture_id": "c-1"})));
-    assert!(matches!(e, Err(Error::Decode(ref d)) if d.message.contains("`captured_amount`")), "{e:?}");
+    assert!(
+        matches!(e, Err(Error::Decode(ref d)) if d.message.contains("`captured_amount`")),
+        "{e:?}"
+    );
     let e = GetRefund::decode_response(&json_response(200, &json!({"refund_id": "r-1"})));
-    assert!(matches!(e, Err(Error::Decode(ref d)) if d.message.contains("`refunded_amount`")), "{e:?}");
+    assert!(
+        matches!(e, Err(Error::Decode(ref d)) if d.message.contains("`refunded_amount`")),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -639,7 +648,11 @@ fn odd_nested_items_are_kept_raw_and_the_order_stays_readable() {
     // Scalars in another JSON type where harmless: a numeric reference, a count as text.
     assert_eq!(order.merchant_reference1.as_deref(), Some("100042"));
     assert_eq!(
-        order.initial_payment_method.as_ref().unwrap().number_of_installments,
+        order
+            .initial_payment_method
+            .as_ref()
+            .unwrap()
+            .number_of_installments,
         Some(4)
     );
     // Raw items never show their content in Debug (they may hold customer data).
@@ -649,7 +662,10 @@ fn odd_nested_items_are_kept_raw_and_the_order_stays_readable() {
     // Encoded back, the odd items are as received, and decode the same again.
     let again = serde_json::to_value(&order).unwrap();
     assert_eq!(again["refunds"][0], json["refunds"][0]);
-    assert_eq!(GetOrder::decode_response(&json_response(200, &again)).unwrap(), order);
+    assert_eq!(
+        GetOrder::decode_response(&json_response(200, &again)).unwrap(),
+        order
+    );
     // A list of captures with one odd capture is readable too.
     let list = json!([json["captures"][0], {"captured_amount": 5}]);
     let captures = ListCaptures::decode_response(&json_response(200, &list)).unwrap();
@@ -711,7 +727,8 @@ fn the_checkout_never_reads_a_missing_captured_amount_as_zero() {
     s.reply(error(403, "CAPTURE_NOT_ALLOWED", "Capture not allowed."));
     assert_eq!(s.checkout.capturable_amount(), 0, "reserved until a read");
     s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
-    let mut body: Value = serde_json::from_slice(om_order("CAPTURED", TOTAL, TOTAL, 28 * 86_400).body()).unwrap();
+    let mut body: Value =
+        serde_json::from_slice(om_order("CAPTURED", TOTAL, TOTAL, 28 * 86_400).body()).unwrap();
     body.as_object_mut().unwrap().remove("captured_amount");
     s.reply(respond(200, body));
     assert_eq!(s.checkout.capturable_amount(), 0, "still reserved");

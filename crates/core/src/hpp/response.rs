@@ -181,7 +181,7 @@ impl Session {
     /// Whether this body may be about session `session_id`: it names that session, or none
     /// (then it is about the session that was read, or whose callback URL was called).
     pub fn is_about(&self, session_id: &str) -> bool {
-        self.session_id.as_deref().map_or(true, |id| id == session_id)
+        self.session_id.as_deref().is_none_or(|id| id == session_id)
     }
 }
 

@@ -179,7 +179,7 @@ impl Core {
                     // another session is never acted on.
                     Ok(s)
                         if self.hpp.as_ref().is_some_and(|h| {
-                            s.session_id.as_deref().map_or(true, |id| id == h.session_id)
+                            s.session_id.as_deref().is_none_or(|id| id == h.session_id)
                         }) =>
                     {
                         self.on_session(s, now)
