@@ -140,6 +140,21 @@ pub fn decode_hpp(data: &[u8]) -> DecodeOutcome {
         let again = ReadSession::decode_response(&ok(serde_json::to_vec(s).expect("encodes")));
         assert_eq!(again.as_ref().ok(), Some(s), "session re-encodes");
     }
+    // Tied to the session asked for: what decodes is about it (its id filled in when absent),
+    // and a body naming another session is refused.
+    let read = ReadSession::new("s");
+    let tied = read.decode(&response);
+    expect_typed(&tied, ReadSession::NAME, status, body);
+    match (&session, &tied) {
+        (Ok(s), Ok(t)) => {
+            assert!(s.is_about("s"), "a session about another was accepted");
+            assert_eq!(t.session_id.as_deref(), Some("s"));
+            assert_eq!(t.status, s.status);
+        }
+        (Ok(s), Err(_)) => assert!(!s.is_about("s"), "a session about the read was refused"),
+        (Err(_), Ok(_)) => panic!("the tied read decoded what the plain one refused"),
+        (Err(_), Err(_)) => {}
+    }
 
     let created = CreateSession::decode_response(&response);
     expect_typed(&created, CreateSession::NAME, status, body);
@@ -249,6 +264,32 @@ pub fn decode_kp_om(data: &[u8]) -> KpOmOutcome {
     decodes::<om::ListCaptures>(&response, &quoted, out);
     decodes::<om::GetCapture>(&response, &quoted, out);
     decodes::<om::GetRefund>(&response, &quoted, out);
+    // An item kept raw shows only its JSON type in `Debug` (it may hold customer data).
+    if let Ok(order) = om::GetOrder::decode_response(&response) {
+        let shown: Vec<String> = (order.captures.iter().filter(|i| i.raw().is_some()))
+            .map(|i| format!("{i:?}"))
+            .chain(
+                order
+                    .refunds
+                    .iter()
+                    .filter(|i| i.raw().is_some())
+                    .map(|i| format!("{i:?}")),
+            )
+            .chain(
+                order
+                    .order_lines
+                    .iter()
+                    .filter(|i| i.raw().is_some())
+                    .map(|i| format!("{i:?}")),
+            )
+            .collect();
+        for s in shown {
+            assert!(
+                s.starts_with("Raw(<") && !s.contains('"'),
+                "raw item shown: {s}"
+            );
+        }
+    }
 
     let line = body.split(|b| *b == b'\n').next().unwrap_or_default();
     let header = HeaderValue::from_bytes(line).ok();

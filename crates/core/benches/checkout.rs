@@ -96,9 +96,9 @@ fn decode_same_bodies() -> usize {
     let e: kp::Order = serde_json::from_str(ORDER).expect("decodes");
     let f: om::Order = serde_json::from_str(OM).expect("decodes");
     a.session_id.len()
-        + b.session_id.len()
-        + c.session_id.len()
-        + d.session_id.len()
+        + b.session_id.as_ref().map_or(0, String::len)
+        + c.session_id.as_ref().map_or(0, String::len)
+        + d.session_id.as_ref().map_or(0, String::len)
         + e.order_id.len()
         + f.order_id.len()
 }

@@ -249,7 +249,11 @@ impl ApiError {
             error_code: text(parsed.error_code),
             error_messages: messages,
             correlation_id: text(parsed.correlation_id).or_else(|| header("klarna-correlation-id")),
-            service_version: text(parsed.service_version),
+            // A version is harmless as a number too (`"service_version": 2`): kept as its text.
+            service_version: match parsed.service_version {
+                Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+                other => text(other),
+            },
             retry_after,
             body: response.body().clone(),
         }

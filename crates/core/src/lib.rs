@@ -10,8 +10,11 @@
 //!   [`kp`] (Klarna Payments v1 sessions, orders, authorizations, customer tokens), [`hpp`]
 //!   (sessions, distribution, disable, the status callback body) and [`om`] (Order Management:
 //!   orders, captures, refunds, authorization changes).
-//! - Typed request bodies with Klarna's rules checked before sending ([`validate`]), lenient
-//!   decoding (unknown fields ignored, unknown enum values kept), typed errors ([`Error`]).
+//! - Typed request bodies with Klarna's rules checked before sending ([`validate`]; what is
+//!   absent is missing, never a zero), decoding of what Klarna really sends (unknown fields
+//!   ignored, unknown enum values kept, fields the schema does not require optional, an
+//!   unreadable list item kept raw as [`om::Item::Raw`], while amounts stay strict and required),
+//!   typed errors ([`Error`]).
 //! - Merchant URL templates: parse, check, render and match `{{placeholder}}` URLs ([`template`]).
 //! - The purchase lifecycle as a state machine ([`checkout::Checkout`]): KP session → HPP session
 //!   → consumer → order → capture, with deadlines, polling, retries, exactly-once money movement
@@ -148,6 +151,7 @@ pub mod config;
 pub mod error;
 pub mod hpp;
 pub mod kp;
+mod lenient;
 pub mod model;
 pub mod om;
 mod open_enum;

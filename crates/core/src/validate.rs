@@ -11,7 +11,10 @@
 //! * a line's `total_tax_amount` matches its `tax_rate` within ±1;
 //! * `order_amount = Σ total_amount`;
 //! * `order_tax_amount = Σ total_tax_amount` (EU style), or, when the lines carry a `sales_tax`
-//!   line (US style), `order_tax_amount = Σ` the `sales_tax` lines' `total_amount`.
+//!   line (US style), `order_tax_amount = Σ` the `sales_tax` lines' `total_amount`; checked when
+//!   the body has an `order_tax_amount` (Klarna does not require one).
+//!
+//! What is absent is reported [`ValidationProblem::Missing`], never compared as a zero.
 //!
 //! Arithmetic is checked: an amount computation that overflows is refused with
 //! [`ValidationProblem::Overflow`], never wrapped and never a panic.
@@ -428,7 +431,8 @@ pub fn lines_tax(lines: &[OrderLine]) -> Option<i64> {
 /// `order_amount` and `order_tax_amount` agree with the lines.
 ///
 /// * `order_amount == Σ total_amount`;
-/// * EU style: `order_tax_amount == Σ total_tax_amount` (absent counts as 0);
+/// * EU style: `order_tax_amount == Σ total_tax_amount` (a line without one counts as 0,
+///   unless it has a non-zero `tax_rate`: see [`order_tax_matches`]);
 /// * US style (any line of type `sales_tax`): `order_tax_amount == Σ` the `sales_tax` lines'
 ///   `total_amount`, and the other lines carry no tax: a non-zero `tax_rate` or
 ///   `total_tax_amount` on them is refused (a zero is tolerated).
@@ -469,6 +473,13 @@ pub fn order_amount_matches(
 
 /// `tax == ` [`lines_tax`]`(lines)`, plus the US-style rule that non-`sales_tax` lines carry no
 /// tax; `lines_path` names the list in errors (e.g. `order_lines`).
+///
+/// Call it only when the body carries `order_tax_amount`: Klarna's schema does not require it
+/// and Klarna accepts a body without it, so an absent one is not a zero to compare. When the
+/// sum disagrees because a taxed line (non-zero `tax_rate`, EU style) has no
+/// `total_tax_amount`, that line's `total_tax_amount` is reported
+/// [`ValidationProblem::Missing`] rather than the sum as a mismatch against a zero it never
+/// stated.
 pub fn order_tax_matches(
     field: &str,
     tax: i64,
@@ -497,6 +508,15 @@ pub fn order_tax_matches(
     }
     let expected = lines_tax(lines).ok_or_else(|| err(field, ValidationProblem::Overflow))?;
     if expected != tax {
+        let untold = lines
+            .iter()
+            .position(|l| l.total_tax_amount.is_none() && l.tax_rate.is_some_and(|r| r != 0));
+        if let (false, Some(i)) = (is_us_style(lines), untold) {
+            return Err(err(
+                format!("{lines_path}[{i}].total_tax_amount"),
+                ValidationProblem::Missing,
+            ));
+        }
         return Err(err(
             field,
             ValidationProblem::Mismatch {

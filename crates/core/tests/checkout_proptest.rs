@@ -639,7 +639,7 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
                         klarna_hpp_core::kp::CreateOrderRequest::from_session(&scenario::session());
                     b.order_lines.truncate(1);
                     b.order_amount = b.order_lines[0].total_amount;
-                    b.order_tax_amount = b.order_lines[0].total_tax_amount.unwrap_or(0);
+                    b.order_tax_amount = Some(b.order_lines[0].total_tax_amount.unwrap_or(0));
                     b
                 });
                 let r1 = p.live.place_order(body.clone(), t);

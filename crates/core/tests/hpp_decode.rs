@@ -1,6 +1,7 @@
 //! Decoding HPP responses and callbacks: Klarna's documented examples (reference §2.5, §2.6,
 //! §2.10), the spec's examples, unknown values, and error bodies.
 
+mod scenario;
 mod support;
 
 use klarna_hpp_core::hpp::{
@@ -33,7 +34,10 @@ fn created_session_from_the_docs() {
    "standalone_url":"https://pay.klarna.com/eu/hpp/distributions/d1?profile_id={{profile_id}}&view_id={{view_id}}",
    "generation_url":"https://api.playground.klarna.com/hpp/v1/sessions/9cbc9884-1fdb-45a8-9694-9340340d0436/distribution-module/token"}}"#;
     let created = CreateSession::decode_response(&response(201, body)).unwrap();
-    assert_eq!(created.session_id, "9cbc9884-1fdb-45a8-9694-9340340d0436");
+    assert_eq!(
+        created.session_id.as_deref(),
+        Some("9cbc9884-1fdb-45a8-9694-9340340d0436")
+    );
     assert_eq!(
         created.redirect_url.as_deref(),
         Some("https://pay.klarna.com/eu/hpp/payments/2OCkffK")
@@ -54,7 +58,10 @@ fn created_session_from_the_docs() {
 fn spec_examples_decode() {
     let created = support::example("hpp", "SessionCreationResponseV1");
     let decoded = CreateSession::decode_response(&response(201, &created.to_string())).unwrap();
-    assert_eq!(decoded.session_id, "9cbc9884-1fdb-45a8-9694-9340340d0436");
+    assert_eq!(
+        decoded.session_id.as_deref(),
+        Some("9cbc9884-1fdb-45a8-9694-9340340d0436")
+    );
     assert_eq!(decoded.expires_at, ts("2038-01-19T03:14:07.000Z"));
     assert!(decoded.manual_identification_check_url.is_some());
     // Re-encoding gives a body the spec accepts.
@@ -172,8 +179,8 @@ fn callbacks_from_the_docs() {
     let cb = StatusCallback::decode(in_progress).unwrap();
     assert_eq!(cb.event_id, "270b2adc-35a4-4524-800a-a5d2b8a96a2c");
     assert_eq!(
-        cb.session.session_id,
-        "35bde117-aaaa-bbbb-cccc-000000000000"
+        cb.session.session_id.as_deref(),
+        Some("35bde117-aaaa-bbbb-cccc-000000000000")
     );
     assert_eq!(cb.session.status, HppStatus::InProgress);
 
@@ -199,7 +206,9 @@ fn callback_decode_errors_are_typed() {
             br#"{"event_id":"e","session":{"session_id":"s","status":"WAITING","updated_at":"yesterday"}}"#,
             Some("session.updated_at"),
         ),
-        (br#"{"event_id":"e","session":{"status":"WAITING"}}"#, Some("session")),
+        // A session without a status cannot be acted on (one without an id can: it is about
+        // the checkout whose callback URL, secret included, was called).
+        (br#"{"event_id":"e","session":{"session_id":"s"}}"#, Some("session")),
         // Syntax errors: the path is wherever the parser stopped.
         (br#"{"event_id":"e""#, None),
         (b"", None),
@@ -329,5 +338,129 @@ fn constructors_for_emulators() {
         "hpp",
         "SessionResponseV1",
         &serde_json::to_value(&s).unwrap(),
+    );
+}
+
+// ---- Klarna's own shapes: a session body without `session_id` -------------------------------
+
+/// A COMPLETED session with its token, in the shape Klarna's PHP SDK tests read it: no
+/// `session_id` (the schema requires no field).
+const SDK_COMPLETED: &str = include_str!("fixtures/hpp_session_completed_no_id.json");
+
+#[test]
+fn a_completed_session_without_its_id_decodes() {
+    let s = ReadSession::decode_response(&response(200, SDK_COMPLETED)).unwrap();
+    assert_eq!(s.session_id, None);
+    assert_eq!(s.status, HppStatus::Completed);
+    assert_eq!(
+        s.authorization_token.as_ref().unwrap().expose(),
+        "5e0c3f7a-91d2-4b6e-a0f4-2c7d18e9b355"
+    );
+    assert_eq!(s.updated_at, ts("2038-01-19T03:14:07.000Z"));
+    // The same answer read as the answer to a given read: about that session.
+    let read = ReadSession::new("hpp-0001");
+    let s = read.decode(&response(200, SDK_COMPLETED)).unwrap();
+    assert_eq!(s.session_id.as_deref(), Some("hpp-0001"));
+    assert!(s.is_about("hpp-0001") && !s.is_about("hpp-0002"));
+    // Its creation, in the SDK's shape: URLs only.
+    let created = CreateSession::decode_response(&response(
+        201,
+        include_str!("fixtures/hpp_session_created_urls_only.json"),
+    ))
+    .unwrap();
+    assert_eq!(created.session_id, None);
+    assert!(created.redirect_url.is_some() && created.distribution_url.is_some());
+}
+
+#[test]
+fn a_session_naming_another_session_is_refused_by_the_read() {
+    let body = r#"{"session_id":"hpp-0002","status":"COMPLETED","authorization_token":"t"}"#;
+    match ReadSession::new("hpp-0001").decode(&response(200, body)) {
+        Err(Error::Decode(d)) => {
+            assert_eq!(d.operation, "hpp.read_session");
+            assert_eq!(d.path, "session_id");
+            assert_eq!(d.body, body.as_bytes());
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+    // The statusless session: a typed error naming the field, from both decoders.
+    for result in [
+        ReadSession::decode_response(&response(200, r#"{"session_id":"hpp-0001"}"#)),
+        ReadSession::new("hpp-0001").decode(&response(200, r#"{"authorization_token":"t"}"#)),
+    ] {
+        match result {
+            Err(Error::Decode(d)) => assert!(d.message.contains("`status`"), "{d}"),
+            other => panic!("expected a decode error, got {other:?}"),
+        }
+    }
+}
+
+/// Through the read the checkout trusts most: the SDK's body (no `session_id`) authorizes.
+#[test]
+fn the_checkout_acts_on_a_read_without_session_id() {
+    use klarna_hpp_core::checkout::State;
+    let mut s =
+        scenario::Scenario::created(scenario::config(klarna_hpp_core::hpp::PlaceOrderMode::None));
+    s.poll_answer(scenario::respond(
+        200,
+        serde_json::from_str(SDK_COMPLETED).unwrap(),
+    ));
+    assert_eq!(s.state(), State::Authorized);
+    assert_eq!(
+        s.checkout.authorization_token().unwrap().expose(),
+        "5e0c3f7a-91d2-4b6e-a0f4-2c7d18e9b355"
+    );
+}
+
+/// A read naming another session, or without a status, is never acted on: the checkout keeps
+/// waiting and reads again (no panic, no guess).
+#[test]
+fn the_checkout_refuses_another_session_and_retries_a_statusless_read() {
+    use klarna_hpp_core::checkout::State;
+    use serde_json::json;
+    let mut s =
+        scenario::Scenario::created(scenario::config(klarna_hpp_core::hpp::PlaceOrderMode::None));
+    let other = json!({"session_id": "hpp-9999", "status": "COMPLETED", "authorization_token": "tok-other"});
+    s.poll_answer(scenario::respond(200, other));
+    assert_eq!(s.state(), State::AwaitingConsumer);
+    assert!(s.checkout.authorization_token().is_none());
+    let statusless = json!({"session_id": "hpp-0001", "authorization_token": "tok-1"});
+    s.poll_answer(scenario::respond(200, statusless));
+    assert_eq!(s.state(), State::AwaitingConsumer);
+    assert!(s.checkout.authorization_token().is_none());
+    // And reads again; the real answer then authorizes.
+    s.poll_answer(scenario::respond(
+        200,
+        json!({"status": "COMPLETED", "authorization_token": "tok-1"}),
+    ));
+    assert_eq!(s.state(), State::Authorized);
+    assert_eq!(s.checkout.authorization_token().unwrap().expose(), "tok-1");
+}
+
+/// A status callback whose session names no id, with the checkout's secret, is a hint about
+/// that checkout's session; one naming another session is still refused.
+#[test]
+fn a_callback_without_session_id_is_a_hint_for_the_checkout() {
+    use klarna_hpp_core::checkout::{CallbackOutcome, InputError};
+    let mut s =
+        scenario::Scenario::created(scenario::config(klarna_hpp_core::hpp::PlaceOrderMode::None));
+    let url = s.checkout.status_update_url().unwrap().to_owned();
+    let secret = url.rsplit("kh_secret=").next().unwrap().to_owned();
+    let uri = format!("/klarna/callback?kh_secret={secret}");
+    let body = format!(r#"{{"event_id":"ev-1","session":{SDK_COMPLETED}}}"#);
+    let now = s.ts();
+    assert_eq!(
+        s.checkout.handle_callback(&uri, body.as_bytes(), now),
+        Ok(CallbackOutcome::ReadScheduled)
+    );
+    let other = br#"{"event_id":"ev-2","session":{"session_id":"hpp-9999","status":"COMPLETED"}}"#;
+    assert_eq!(
+        s.checkout.handle_callback(&uri, other, now),
+        Err(InputError::WrongSession)
+    );
+    // The hint changed nothing by itself.
+    assert_eq!(
+        s.state(),
+        klarna_hpp_core::checkout::State::AwaitingConsumer
     );
 }

@@ -79,7 +79,7 @@ fn empty_order_lines() {
     let mut s = session();
     s.order_lines.clear();
     s.order_amount = 0;
-    s.order_tax_amount = 0;
+    s.order_tax_amount = Some(0);
     assert_eq!(refuse(s), at("order_lines", ValidationProblem::Empty));
 }
 
@@ -213,14 +213,14 @@ fn line_tax_must_follow_tax_rate() {
     // ±1 is tolerated.
     let mut s = session();
     s.order_lines[0].total_tax_amount = Some(2_001);
-    s.order_tax_amount += 1;
+    s.order_tax_amount = s.order_tax_amount.map(|t| t + 1);
     CreateSession::new(s).to_request(&api()).unwrap();
 }
 
 #[test]
 fn order_tax_amount_must_be_the_sum_of_line_taxes() {
     let mut s = session();
-    s.order_tax_amount = 0;
+    s.order_tax_amount = Some(0);
     assert_eq!(
         refuse(s),
         at(
@@ -240,9 +240,9 @@ fn us_style_tax_is_the_sales_tax_line() {
         OrderLine::new("Sales tax", 1, 1_000).kind(OrderLineType::SalesTax),
     ];
     let mut s = SessionCreate::new("US", "USD", lines);
-    assert_eq!((s.order_amount, s.order_tax_amount), (21_000, 1_000));
+    assert_eq!((s.order_amount, s.order_tax_amount), (21_000, Some(1_000)));
     CreateSession::new(s.clone()).to_request(&api()).unwrap();
-    s.order_tax_amount = 0;
+    s.order_tax_amount = Some(0);
     assert_eq!(
         refuse(s),
         at(
@@ -264,7 +264,7 @@ fn discount_lines_may_be_negative() {
             .tax_rate(2_500),
     ];
     let s = SessionCreate::new("SE", "SEK", lines);
-    assert_eq!((s.order_amount, s.order_tax_amount), (9_000, 1_800));
+    assert_eq!((s.order_amount, s.order_tax_amount), (9_000, Some(1_800)));
     CreateSession::new(s).to_request(&api()).unwrap();
 }
 
@@ -621,4 +621,75 @@ fn amounts_function_directly() {
     );
     // Limits count characters, not bytes.
     assert!(validate::max_len("f", &"ö".repeat(255), 255).is_ok());
+}
+
+// ---- what is absent is missing, not zero ----------------------------------------------------
+
+/// A create-order body without `order_tax_amount` (not required by Klarna's schema; Klarna
+/// accepts it) is valid: the absent tax is not compared as a zero ("expected 175 (computed),
+/// got 0"), and it is sent without one.
+#[test]
+fn a_create_order_without_order_tax_amount_is_accepted() {
+    let o: CreateOrderRequest =
+        serde_json::from_str(include_str!("fixtures/kp_create_order_no_tax.json")).unwrap();
+    assert_eq!(o.order_tax_amount, None);
+    let request = CreateOrder::new(AuthorizationToken::new("tok"), o.clone())
+        .to_request(&api())
+        .unwrap();
+    let sent: serde_json::Value = serde_json::from_slice(request.body()).unwrap();
+    assert!(sent.get("order_tax_amount").is_none(), "{sent}");
+    // A session alike.
+    let mut s = session();
+    s.order_tax_amount = None;
+    CreateSession::new(s).to_request(&api()).unwrap();
+    // Present, it must still agree with the lines.
+    let mut wrong = o;
+    wrong.order_tax_amount = Some(0);
+    match CreateOrder::new(AuthorizationToken::new("tok"), wrong).to_request(&api()) {
+        Err(Error::Validation(e)) => assert_eq!(
+            e,
+            at(
+                "order_tax_amount",
+                ValidationProblem::Mismatch {
+                    expected: 175,
+                    actual: 0
+                }
+            )
+        ),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// A taxed line without its `total_tax_amount` is what is missing when the order's tax does not
+/// add up, not a zero to compare.
+#[test]
+fn a_taxed_line_without_its_tax_amount_is_missing() {
+    let mut s = session();
+    s.order_lines[1].total_tax_amount = None; // tax_rate 25% stays
+    assert_eq!(
+        refuse(s),
+        at(
+            "order_lines[1].total_tax_amount",
+            ValidationProblem::Missing
+        )
+    );
+    // When the sum still agrees (the order's tax leaves the line out), nothing is refused.
+    let mut s = session();
+    let line_tax = s.order_lines[1].total_tax_amount.take().unwrap();
+    s.order_tax_amount = s.order_tax_amount.map(|t| t - line_tax);
+    CreateSession::new(s).to_request(&api()).unwrap();
+    // An untaxed line without a tax amount counts as zero, as Klarna sums it.
+    let lines = vec![line(), OrderLine::new("Gift wrap", 1, 500)];
+    let mut s = SessionCreate::new("SE", "SEK", lines);
+    s.order_tax_amount = s.order_tax_amount.map(|t| t + 1);
+    assert_eq!(
+        refuse(s),
+        at(
+            "order_tax_amount",
+            ValidationProblem::Mismatch {
+                expected: 2_000,
+                actual: 2_001
+            }
+        )
+    );
 }

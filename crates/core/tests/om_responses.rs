@@ -3,6 +3,7 @@
 // Tests may unwrap (house rules); clippy only exempts `#[test]` bodies, not helpers.
 #![allow(clippy::unwrap_used)]
 
+mod scenario;
 mod support;
 
 use std::time::Duration;
@@ -29,9 +30,22 @@ fn json_response(status: u16, body: &Value) -> Response<Vec<u8>> {
 /// total_amount and the subscription's name and count have no `example` in the spec; deep copies
 /// are cut short), so they are not valid instances of their own schema. Fill them in the way
 /// Klarna sends them; the result is checked against the schema.
+///
+/// The spec has no example for some amounts either (an order's `order_amount`, a capture's
+/// `captured_amount`, a refund's `refunded_amount`), which Klarna always sends and the decoder
+/// requires (a missing amount is a decode error, never a zero): filled in the same way.
 fn complete_order_lines(value: &mut Value) {
     match value {
         Value::Object(map) => {
+            for (id, amount) in [
+                ("order_id", "order_amount"),
+                ("capture_id", "captured_amount"),
+                ("refund_id", "refunded_amount"),
+            ] {
+                if map.contains_key(id) {
+                    map.entry(amount).or_insert(json!(10_000));
+                }
+            }
             if let Some(Value::Array(lines)) = map.get_mut("order_lines") {
                 for line in lines {
                     let line = line.as_object_mut().unwrap();
@@ -54,6 +68,11 @@ fn complete_order_lines(value: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(complete_order_lines),
         _ => {}
     }
+}
+
+/// The decoded item (the test expects one).
+fn decoded<T>(item: &Item<T>) -> &T {
+    item.decoded().expect("a decoded item")
 }
 
 fn spec_example(schema: &str) -> Value {
@@ -81,18 +100,18 @@ fn spec_example_order_decodes() {
     assert_eq!(order.klarna_reference.as_deref(), Some("K4MADNY"));
     assert_eq!(order.purchase_currency.as_deref(), Some("usd"));
     assert_eq!(
-        order.order_amount, 0,
-        "no example in the spec: defaults to 0"
+        order.order_amount, 10_000,
+        "filled in: no example in the spec"
     );
     assert_eq!(order.captures.len(), 1);
     assert_eq!(
-        order.captures[0].klarna_reference.as_deref(),
+        decoded(&order.captures[0]).klarna_reference.as_deref(),
         Some("K4MADNY-1")
     );
     assert_eq!(order.refunds.len(), 1);
     assert_eq!(order.shipping_info.len(), 1);
     assert_eq!(
-        order.shipping_info[0].shipping_method,
+        decoded(&order.shipping_info[0]).shipping_method,
         Some(ShippingMethod::Home)
     );
     let ipm = order.initial_payment_method.as_ref().unwrap();
@@ -126,9 +145,12 @@ fn spec_example_capture_decodes() {
         Some(Timestamp::parse("2015-11-19T01:51:17Z").unwrap())
     );
     assert_eq!(capture.order_lines.len(), 1);
-    assert_eq!(capture.order_lines[0].kind, Some(OrderLineType::Physical));
+    assert_eq!(
+        decoded(&capture.order_lines[0]).kind,
+        Some(OrderLineType::Physical)
+    );
     let list = ListCaptures::decode_response(&json_response(200, &json!([ex]))).unwrap();
-    assert_eq!(list, vec![capture]);
+    assert_eq!(list, vec![Item::Decoded(capture)]);
 }
 
 #[test]
@@ -239,11 +261,14 @@ fn realistic_order_decodes_leniently() {
     assert_eq!(order.locale.as_deref(), Some("en-us"));
     assert_eq!(order.remaining_authorized_amount, 800);
     assert_eq!(order.order_amount - order.captured_amount, 800);
-    assert_eq!(order.order_lines[0].total_discount_amount, Some(200));
-    assert_eq!(order.captures[0].refunded_amount, 200);
-    assert_eq!(order.refunds[0].refunded_amount, 200);
     assert_eq!(
-        order.shipping_info[0].shipping_method,
+        decoded(&order.order_lines[0]).total_discount_amount,
+        Some(200)
+    );
+    assert_eq!(decoded(&order.captures[0]).refunded_amount, 200);
+    assert_eq!(decoded(&order.refunds[0]).refunded_amount, 200);
+    assert_eq!(
+        decoded(&order.shipping_info[0]).shipping_method,
         Some(ShippingMethod::Unknown("Drone".into()))
     );
     assert_eq!(
@@ -284,10 +309,50 @@ fn order_debug_hides_customer_data() {
 fn minimal_order_decodes_with_defaults() {
     let order = GetOrder::decode_response(&json_response(
         200,
-        &json!({"order_id": "o-1", "status": "authorized"}),
+        &json!({"order_id": "o-1", "status": "authorized", "order_amount": 0,
+                "captured_amount": 0, "refunded_amount": 0, "remaining_authorized_amount": 0}),
     ))
     .unwrap();
     assert_eq!(order, Order::new("o-1", OrderStatus::Authorized));
+}
+
+#[test]
+fn a_missing_or_null_amount_is_a_decode_error_naming_it() {
+    let amounts = [
+        "order_amount",
+        "captured_amount",
+        "refunded_amount",
+        "remaining_authorized_amount",
+    ];
+    for field in amounts {
+        for null in [false, true] {
+            let mut body = realistic_order();
+            if null {
+                body[field] = Value::Null;
+            } else {
+                body.as_object_mut().unwrap().remove(field);
+            }
+            match GetOrder::decode_response(&json_response(200, &body)) {
+                Err(Error::Decode(d)) => {
+                    assert_eq!(d.operation, "om.get_order");
+                    let named = d.path == field || d.message.contains(&format!("`{field}`"));
+                    assert!(named, "{field} (null: {null}): {d}");
+                }
+                other => panic!("{field} (null: {null}): expected a decode error, got {other:?}"),
+            }
+        }
+    }
+    // A capture's and a refund's amount too, when read on their own.
+    let e = GetCapture::decode_response(&json_response(200, &json!({"capture_id": "c-1"})));
+    assert!(
+        matches!(e, Err(Error::Decode(ref d)) if d.message.contains("`captured_amount`")),
+        "{e:?}"
+    );
+    let e = GetRefund::decode_response(&json_response(200, &json!({"refund_id": "r-1"})));
+    assert!(
+        matches!(e, Err(Error::Decode(ref d)) if d.message.contains("`refunded_amount`")),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -299,8 +364,8 @@ fn encoded_orders_validate_against_the_spec() {
     value["shipping_info"][0]["shipping_method"] = json!("Home");
     support::assert_valid("ordermanagement", "Order", &value);
     let mut fresh = Order::new("o-1", OrderStatus::Authorized);
-    fresh.captures.push(Capture::new("c-1", 100));
-    fresh.refunds.push(Refund::new("r-1", 50));
+    fresh.captures.push(Capture::new("c-1", 100).into());
+    fresh.refunds.push(Refund::new("r-1", 50).into());
     support::assert_valid(
         "ordermanagement",
         "Order",
@@ -521,16 +586,23 @@ fn only_a_4xx_is_a_refusal() {
 
 #[test]
 fn decode_errors_name_the_path() {
+    // Money stays a strict integer: an amount as text is refused, by path.
     let mut body = realistic_order();
-    body["captures"][0]["captured_amount"] = json!("a lot");
+    body["captured_amount"] = json!("a lot");
     match GetOrder::decode_response(&json_response(200, &body)) {
         Err(Error::Decode(d)) => {
             assert_eq!(d.operation, "om.get_order");
-            assert_eq!(d.path, "captures[0].captured_amount");
+            assert_eq!(d.path, "captured_amount");
             assert!(!d.message.contains("a lot"), "{}", d.message);
         }
         other => panic!("expected a decode error, got {other:?}"),
     }
+    // In a nested capture the same makes that one capture raw, not the order unreadable.
+    let mut body = realistic_order();
+    body["captures"][0]["captured_amount"] = json!("a lot");
+    let order = GetOrder::decode_response(&json_response(200, &body)).unwrap();
+    assert_eq!(order.captures[0].raw(), Some(&body["captures"][0]));
+    assert_eq!(order.captured_amount, 1000);
     match ListCaptures::decode_response(&response(200, b"{\"not\":\"a list\"}")) {
         Err(Error::Decode(d)) => assert_eq!(d.path, "."),
         other => panic!("expected a decode error, got {other:?}"),
@@ -539,4 +611,134 @@ fn decode_errors_name_the_path() {
         GetOrder::decode_response(&json_response(200, &json!({"status": "AUTHORIZED"}))),
         Err(Error::Decode(_))
     ));
+}
+
+// ---------------------------------------------------------------- Klarna's own shapes
+
+/// One odd nested item (a refund without its id, an order line missing fields) leaves the
+/// order readable: amounts, status, deadline and ids decode, the odd items stay raw JSON.
+#[test]
+fn odd_nested_items_are_kept_raw_and_the_order_stays_readable() {
+    let body = include_str!("fixtures/om_order_odd_items.json");
+    let order = GetOrder::decode_response(&response(200, body.as_bytes())).unwrap();
+    assert_eq!(order.order_id, "5c1e2a9d-7f3b-4e61-8a0c-9d4b2f6e1a37");
+    assert_eq!(order.status, OrderStatus::PartCaptured);
+    assert_eq!(
+        (
+            order.order_amount,
+            order.captured_amount,
+            order.refunded_amount,
+            order.remaining_authorized_amount
+        ),
+        (12_000, 10_000, 2_000, 2_000)
+    );
+    assert_eq!(
+        order.expires_at,
+        Some(Timestamp::parse("2026-12-15T10:00:00Z").unwrap())
+    );
+    let json: Value = serde_json::from_str(body).unwrap();
+    // The refund without its id and the line missing fields: kept as sent.
+    assert_eq!(order.refunds[0].raw(), Some(&json["refunds"][0]));
+    assert_eq!(order.order_lines[1].raw(), Some(&json["order_lines"][1]));
+    assert_eq!(decoded(&order.order_lines[0]).name, "Running shoes");
+    assert_eq!(
+        decoded(&order.captures[0]).capture_id,
+        "4ba29b50-0000-4000-8000-000000000001"
+    );
+    // Scalars in another JSON type where harmless: a numeric reference, a count as text.
+    assert_eq!(order.merchant_reference1.as_deref(), Some("100042"));
+    assert_eq!(
+        order
+            .initial_payment_method
+            .as_ref()
+            .unwrap()
+            .number_of_installments,
+        Some(4)
+    );
+    // Raw items never show their content in Debug (they may hold customer data).
+    let debug = format!("{order:?}");
+    assert!(!debug.contains("Returned the socks"), "{debug}");
+    assert!(debug.contains("Raw(<object>)"), "{debug}");
+    // Encoded back, the odd items are as received, and decode the same again.
+    let again = serde_json::to_value(&order).unwrap();
+    assert_eq!(again["refunds"][0], json["refunds"][0]);
+    assert_eq!(
+        GetOrder::decode_response(&json_response(200, &again)).unwrap(),
+        order
+    );
+    // A list of captures with one odd capture is readable too.
+    let list = json!([json["captures"][0], {"captured_amount": 5}]);
+    let captures = ListCaptures::decode_response(&json_response(200, &list)).unwrap();
+    assert!(captures[0].decoded().is_some() && captures[1].raw().is_some());
+}
+
+/// The PHP SDK's order read (ids and nested items only) cannot be acted on: a typed decode
+/// error, never a panic or zero amounts. With the fields Klarna always sends added, its nested
+/// items (a capture without an amount, a refund without one) are kept raw.
+#[test]
+fn the_sdk_order_read_is_a_typed_error_and_its_items_are_kept() {
+    let body = include_str!("fixtures/om_order_sdk_minimal.json");
+    match GetOrder::decode_response(&response(200, body.as_bytes())) {
+        Err(Error::Decode(d)) => {
+            assert_eq!(d.operation, "om.get_order");
+            assert!(d.message.contains("missing field"), "{d}");
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+    let mut json: Value = serde_json::from_str(body).unwrap();
+    for (k, v) in [
+        ("status", json!("AUTHORIZED")),
+        ("order_amount", json!(100)),
+        ("captured_amount", json!(0)),
+        ("refunded_amount", json!(0)),
+        ("remaining_authorized_amount", json!(100)),
+    ] {
+        json[k] = v;
+    }
+    let order = GetOrder::decode_response(&json_response(200, &json)).unwrap();
+    assert_eq!(order.order_id, "0042");
+    assert_eq!(order.captures[0].raw(), Some(&json["captures"][0]));
+    assert_eq!(order.refunds[0].raw(), Some(&json["refunds"][0]));
+}
+
+/// Error bodies: a numeric `service_version` is kept as its text.
+#[test]
+fn a_numeric_service_version_is_kept() {
+    let body = json!({"error_code": "NO_SUCH_ORDER", "error_messages": ["No such order."],
+                      "correlation_id": "c-1", "service_version": 2});
+    let e = api_error(GetOrder::decode_response(&json_response(404, &body)));
+    assert_eq!(e.service_version.as_deref(), Some("2"));
+}
+
+/// Through the checkout: an order read without `captured_amount` is no proof that nothing was
+/// captured. It must not settle a capture whose outcome is unknown (read as zero, it freed the
+/// amount for a second capture); it is a decode error, retried until a read states the amount.
+#[test]
+fn the_checkout_never_reads_a_missing_captured_amount_as_zero() {
+    use klarna_hpp_core::checkout::{State, TransportFailure};
+    use scenario::{error, om_order, respond, Scenario};
+    const TOTAL: i64 = 12_000;
+    let mut s = Scenario::placed_by_hpp();
+    s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * 86_400));
+    s.command("capture", |c, now| c.capture(None, now));
+    s.fail(TransportFailure::OutcomeUnknown); // Klarna captured; the answer was lost.
+    s.wait();
+    s.expect_request("POST", "/ordermanagement/v1/orders/om-0001/captures");
+    s.reply(error(403, "CAPTURE_NOT_ALLOWED", "Capture not allowed."));
+    assert_eq!(s.checkout.capturable_amount(), 0, "reserved until a read");
+    s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+    let mut body: Value =
+        serde_json::from_slice(om_order("CAPTURED", TOTAL, TOTAL, 28 * 86_400).body()).unwrap();
+    body.as_object_mut().unwrap().remove("captured_amount");
+    s.reply(respond(200, body));
+    assert_eq!(s.checkout.capturable_amount(), 0, "still reserved");
+    assert!(s.checkout.capture(Some(1), s.ts()).is_err());
+    let updates = s.transcript().matches("OrderUpdated").count();
+    assert_eq!(updates, 1, "only the first read's: {}", s.transcript());
+    // Read again; the full answer settles it.
+    s.wait();
+    s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
+    s.reply(om_order("CAPTURED", TOTAL, TOTAL, 28 * 86_400));
+    assert_eq!(s.checkout.captured_amount(), TOTAL);
+    assert_eq!(s.state(), State::Captured);
 }

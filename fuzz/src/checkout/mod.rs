@@ -534,11 +534,12 @@ fn place_body(body: &PlaceBody) -> Option<CreateOrderRequest> {
             let mut b = full;
             b.order_lines.truncate(1 + usize::from(*n % 2));
             b.order_amount = b.order_lines.iter().map(|l| l.total_amount).sum();
-            b.order_tax_amount = b
-                .order_lines
-                .iter()
-                .map(|l| l.total_tax_amount.unwrap_or(0))
-                .sum();
+            b.order_tax_amount = Some(
+                b.order_lines
+                    .iter()
+                    .map(|l| l.total_tax_amount.unwrap_or(0))
+                    .sum(),
+            );
             Some(b)
         }
         PlaceBody::Amount(a) => {

@@ -5,7 +5,7 @@ use http::{Method, Request, Response, StatusCode};
 use super::request::SessionCreationBody;
 use super::{DistributionRequest, Session, SessionCreated, SessionCreationRequest};
 use crate::config::Api;
-use crate::error::Error;
+use crate::error::{DecodeError, Error};
 use crate::operation::Operation;
 use crate::wire;
 
@@ -80,6 +80,28 @@ impl ReadSession {
         Self {
             session_id: session_id.into(),
         }
+    }
+
+    /// Decodes the answer to this read, tied to the session asked for: a body without
+    /// `session_id` is about this read's session (its id is filled in), and a body naming
+    /// another session is a [`DecodeError`] at `session_id`, never a session to act on.
+    /// [`Operation::decode_response`] decodes without that check.
+    pub fn decode(&self, response: &Response<Vec<u8>>) -> Result<Session, Error> {
+        let mut session = Self::decode_response(response)?;
+        if !session.is_about(&self.session_id) {
+            return Err(DecodeError {
+                operation: Self::NAME,
+                status: response.status(),
+                path: "session_id".to_owned(),
+                message: "names another session than the one read".to_owned(),
+                body: response.body().clone(),
+            }
+            .into());
+        }
+        session
+            .session_id
+            .get_or_insert_with(|| self.session_id.clone());
+        Ok(session)
     }
 }
 

@@ -20,11 +20,16 @@ secret_string!(
 ///
 /// Use the returned URLs as they are; never build them. `Debug` hides `redirect_url` and
 /// `qr_code_url`: whoever has them can open the consumer's payment page.
+///
+/// Klarna's schema requires no field (its own SDK tests answer a creation with the URLs only),
+/// so every field is optional; a caller that must read or disable the session later needs
+/// `session_id` and treats its absence as a failed creation (the checkout does).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SessionCreated {
     /// The HPP session id.
-    pub session_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
     /// API URL of the session (read, disable).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_url: Option<String>,
@@ -52,7 +57,7 @@ impl SessionCreated {
     /// A created session with only its id (other fields absent); for tests and emulators.
     pub fn new(session_id: impl Into<String>) -> Self {
         Self {
-            session_id: session_id.into(),
+            session_id: Some(session_id.into()),
             session_url: None,
             redirect_url: None,
             qr_code_url: None,
@@ -118,13 +123,20 @@ impl fmt::Debug for DistributionModule {
 
 /// An HPP session as read (`SessionResponseV1`), also the `session` of a status callback.
 ///
-/// `session_id` and `status` are required (Klarna always sends them); the rest is optional.
-/// `Debug` hides the authorization token and the customer.
+/// Klarna's schema requires no field, and its own SDK tests read a completed session as
+/// `{"authorization_token", "status", "updated_at"}`: `session_id` is optional. Whoever reads a
+/// session knows which one it asked for; a body without an id is about that one, and a body
+/// naming another session must be refused ([`Session::is_about`]). `status` is required: a
+/// session without one cannot be acted on, and decoding fails with a [`DecodeError`] whose
+/// message names the missing field. `Debug` hides the authorization token and the customer.
+///
+/// [`DecodeError`]: crate::error::DecodeError
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Session {
-    /// The HPP session id.
-    pub session_id: String,
+    /// The HPP session id, when the body names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
     /// The current status; unknown values are kept.
     pub status: HppStatus,
     /// When the status last changed.
@@ -139,8 +151,12 @@ pub struct Session {
     /// With `COMPLETED` and `PLACE_ORDER`/`CAPTURE_ORDER`: the order id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
-    /// With `order_id`: the consumer-facing reference.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// With `order_id`: the consumer-facing reference (a number is read as its text).
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::text",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub klarna_reference: Option<String>,
     /// Customer details, when Klarna shares them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,7 +170,7 @@ impl Session {
     /// A session with an id and status only; for tests and emulators.
     pub fn new(session_id: impl Into<String>, status: HppStatus) -> Self {
         Self {
-            session_id: session_id.into(),
+            session_id: Some(session_id.into()),
             status,
             updated_at: None,
             expires_at: None,
@@ -164,6 +180,12 @@ impl Session {
             customer: None,
             manual_identification: None,
         }
+    }
+
+    /// Whether this body may be about session `session_id`: it names that session, or none
+    /// (then it is about the session that was read, or whose callback URL was called).
+    pub fn is_about(&self, session_id: &str) -> bool {
+        self.session_id.as_deref().is_none_or(|id| id == session_id)
     }
 }
 

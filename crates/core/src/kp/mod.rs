@@ -32,7 +32,7 @@
 //! );
 //! let lines = vec![OrderLine::new("Running shoe", 2, 5_000).tax_rate(2_500)];
 //! let session = SessionCreate::new("SE", "SEK", lines).locale("sv-SE");
-//! assert_eq!((session.order_amount, session.order_tax_amount), (10_000, 2_000));
+//! assert_eq!((session.order_amount, session.order_tax_amount), (10_000, Some(2_000)));
 //! let request = CreateSession::new(session).to_request(&api)?;
 //! assert_eq!(request.uri(), "https://api.playground.klarna.com/payments/v1/sessions");
 //! # Ok::<(), klarna_hpp_core::Error>(())

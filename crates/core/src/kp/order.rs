@@ -29,9 +29,10 @@ pub struct CreateOrderRequest {
     pub locale: Option<String>,
     /// Total including tax and discounts = Σ line `total_amount`.
     pub order_amount: i64,
-    /// Total tax.
+    /// Total tax. Optional in Klarna's schema, and Klarna accepts an order without it; when
+    /// present it must agree with the lines.
     #[serde(default)]
-    pub order_tax_amount: i64,
+    pub order_tax_amount: Option<i64>,
     /// The order lines (1..=1000).
     pub order_lines: Vec<OrderLine>,
     /// Capture at once (default false). With HPP, prefer `place_order_mode = CAPTURE_ORDER`.
@@ -65,7 +66,8 @@ pub(crate) struct OrderBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     locale: Option<&'a str>,
     order_amount: i64,
-    order_tax_amount: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    order_tax_amount: Option<i64>,
     order_lines: &'a [OrderLine],
     #[serde(skip_serializing_if = "Option::is_none")]
     auto_capture: Option<bool>,
@@ -182,7 +184,7 @@ impl CreateOrderRequest {
             purchase_currency: purchase_currency.into(),
             locale: None,
             order_amount,
-            order_tax_amount,
+            order_tax_amount: Some(order_tax_amount),
             order_lines,
             auto_capture: None,
             merchant_reference1: None,
@@ -234,7 +236,7 @@ impl CreateOrderRequest {
         )?;
         check::lines_and_amounts(
             Some(self.order_amount),
-            Some(self.order_tax_amount),
+            self.order_tax_amount,
             Some(&self.order_lines),
         )?;
         Common {
@@ -329,9 +331,9 @@ impl<'de> Deserialize<'de> for AuthorizedPaymentMethod {
         struct Object {
             #[serde(rename = "type")]
             kind: AuthorizedPaymentMethodType,
-            #[serde(default)]
+            #[serde(default, deserialize_with = "crate::lenient::count")]
             number_of_days: Option<i64>,
-            #[serde(default)]
+            #[serde(default, deserialize_with = "crate::lenient::count")]
             number_of_installments: Option<i64>,
         }
 

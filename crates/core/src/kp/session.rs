@@ -180,9 +180,10 @@ pub struct SessionCreate {
     pub locale: Option<String>,
     /// Total including tax and discounts (minor units) = Σ line `total_amount`.
     pub order_amount: i64,
-    /// Total tax (minor units).
-    #[serde(default)]
-    pub order_tax_amount: i64,
+    /// Total tax (minor units). Optional in Klarna's schema, and Klarna accepts a session
+    /// without it; when present it must agree with the lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_tax_amount: Option<i64>,
     /// The order lines (1..=1000).
     pub order_lines: Vec<OrderLine>,
     /// Purchase, tokenize, or both.
@@ -242,7 +243,7 @@ impl SessionCreate {
             purchase_currency: purchase_currency.into(),
             locale: None,
             order_amount,
-            order_tax_amount,
+            order_tax_amount: Some(order_tax_amount),
             order_lines,
             intent: None,
             acquiring_channel: None,
@@ -327,8 +328,9 @@ impl SessionCreate {
     }
 
     /// Checks every rule of `session_create`: country, currency and locale patterns; amounts ≥0;
-    /// 1..=1000 valid lines; `order_amount` and `order_tax_amount` agree with the lines
-    /// ([`validate::amounts`]); string limits; addresses, customer, options.
+    /// 1..=1000 valid lines; `order_amount` agrees with the lines, and `order_tax_amount` too
+    /// when present (Klarna's schema does not require it, and Klarna accepts a body without it;
+    /// see [`validate::order_tax_matches`]); string limits; addresses, customer, options.
     pub fn validate(&self) -> Result<(), ValidationError> {
         check::required_head(
             &self.purchase_country,
@@ -337,7 +339,7 @@ impl SessionCreate {
         )?;
         check::lines_and_amounts(
             Some(self.order_amount),
-            Some(self.order_tax_amount),
+            self.order_tax_amount,
             Some(&self.order_lines),
         )?;
         self.common().validate()

@@ -9,10 +9,11 @@ use crate::operation::Operation;
 use crate::wire;
 
 use super::bodies::{shipping_info_update_body, CaptureRequest, ExtendDueDateRequest};
-use super::types::{Capture, ExtendDueDateOptions, ShippingInfo};
+use super::types::{Capture, ExtendDueDateOptions, Item, ShippingInfo};
 use super::{capture_path, created, order_path, send, IdempotencyKey};
 
-/// Lists an order's captures: `GET …/{order_id}/captures` → 200 `[Capture]`.
+/// Lists an order's captures: `GET …/{order_id}/captures` → 200 `[Capture]`. A capture this
+/// version cannot read is kept as raw JSON ([`Item::Raw`]), not a failure of the whole list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ListCaptures {
@@ -30,7 +31,7 @@ impl ListCaptures {
 }
 
 impl Operation for ListCaptures {
-    type Output = Vec<Capture>;
+    type Output = Vec<Item<Capture>>;
     const NAME: &'static str = "om.list_captures";
     const DOCUMENTED_STATUS: StatusCode = StatusCode::OK;
 
@@ -39,7 +40,7 @@ impl Operation for ListCaptures {
         send(api, Method::GET, &path, None, None)
     }
 
-    fn decode_response(response: &Response<Vec<u8>>) -> Result<Vec<Capture>, Error> {
+    fn decode_response(response: &Response<Vec<u8>>) -> Result<Vec<Item<Capture>>, Error> {
         wire::decode(Self::NAME, response)
     }
 }

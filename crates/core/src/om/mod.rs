@@ -83,7 +83,6 @@ mod check;
 mod orders;
 mod refunds;
 mod types;
-pub(crate) use types::nullable;
 
 pub use self::bodies::{
     CaptureRequest, CustomerDetails, ExtendDueDateRequest, MerchantReferences, RefundRequest,
@@ -101,7 +100,7 @@ pub use self::orders::{
 pub use self::refunds::{CreateRefund, GetRefund, RefundCreated};
 pub use self::types::{
     Capture, Customer, DueDateOption, ExtendDueDateOptions, FraudStatus, InitialPaymentMethod,
-    Order, OrderStatus, PaymentMethodType, Refund, ShippingInfo, ShippingMethod,
+    Item, Order, OrderStatus, PaymentMethodType, Refund, ShippingInfo, ShippingMethod,
 };
 
 /// The longest idempotency key accepted.

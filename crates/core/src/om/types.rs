@@ -1,12 +1,24 @@
 //! What Order Management returns: orders, captures, refunds, shipping info.
 //!
-//! Decoding is lenient: unknown fields are ignored, absent or `null` lists and amounts become
-//! empty or zero, and every enum keeps values it does not know.
+//! Decoding reads what Klarna really sends without guessing at money:
+//!
+//! - the amounts a caller acts on (`order_amount`, `captured_amount`, `refunded_amount`,
+//!   `remaining_authorized_amount`; a capture's and a refund's amount) are strict integers, and
+//!   an answer without one (or with `null`) is a [`DecodeError`] naming it, never a zero;
+//! - an item of a list that this version cannot read (a refund without its id, an order line
+//!   missing a field) is kept as raw JSON ([`Item::Raw`]) instead of making the whole answer
+//!   unreadable;
+//! - unknown fields are ignored, absent or `null` lists are empty, every enum keeps values it
+//!   does not know, and references or counts sent as another JSON scalar are read as meant.
+//!
+//! [`DecodeError`]: crate::error::DecodeError
 
 use std::fmt;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::lenient;
 use crate::model::{Address, OrderLine};
 use crate::open_enum::open_enum;
 use crate::time::Timestamp;
@@ -126,6 +138,106 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// One item of a list in an Order Management answer: an order line, a capture, a refund, a
+/// shipment.
+///
+/// Klarna's schema requires nothing of them, and one item this version cannot read (a refund
+/// without its id, a line missing a field, a value of another type) must not make the whole
+/// answer unreadable, its amounts included: such an item is kept as the JSON Klarna sent, and
+/// encoded back unchanged. `Debug` of a raw item shows only its JSON type, never its content
+/// (it may hold customer data).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Item<T> {
+    /// An item of the documented shape.
+    Decoded(T),
+    /// An item that is not, as received.
+    Raw(serde_json::Value),
+}
+
+impl<T> Item<T> {
+    /// The decoded item, if it is one.
+    pub fn decoded(&self) -> Option<&T> {
+        match self {
+            Item::Decoded(t) => Some(t),
+            Item::Raw(_) => None,
+        }
+    }
+
+    /// The raw JSON, if the item could not be decoded.
+    pub fn raw(&self) -> Option<&serde_json::Value> {
+        match self {
+            Item::Decoded(_) => None,
+            Item::Raw(v) => Some(v),
+        }
+    }
+}
+
+impl<T: DeserializeOwned> Item<T> {
+    /// Decodes `value` as a `T`, or keeps it raw.
+    fn from_value(value: serde_json::Value) -> Self {
+        match T::deserialize(&value) {
+            Ok(t) => Item::Decoded(t),
+            Err(_) => Item::Raw(value),
+        }
+    }
+}
+
+impl<T> From<T> for Item<T> {
+    fn from(t: T) -> Self {
+        Item::Decoded(t)
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Item<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Item::Decoded(t) => f.debug_tuple("Decoded").field(t).finish(),
+            Item::Raw(v) => {
+                let kind = match v {
+                    serde_json::Value::Null => "null",
+                    serde_json::Value::Bool(_) => "boolean",
+                    serde_json::Value::Number(_) => "number",
+                    serde_json::Value::String(_) => "string",
+                    serde_json::Value::Array(_) => "array",
+                    serde_json::Value::Object(_) => "object",
+                };
+                f.debug_tuple("Raw")
+                    .field(&format_args!("<{kind}>"))
+                    .finish()
+            }
+        }
+    }
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Item<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde_json::Value::deserialize(d).map(Item::from_value)
+    }
+}
+
+impl<T: Serialize> Serialize for Item<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Item::Decoded(t) => t.serialize(s),
+            Item::Raw(v) => v.serialize(s),
+        }
+    }
+}
+
+/// A list of [`Item`]s: absent or `null` is empty; a value that is not an array is read as a
+/// list of that one item (so it is kept, and encodes back as a list).
+pub(crate) fn items<'de, D, T>(d: D) -> Result<Vec<Item<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => Vec::new(),
+        serde_json::Value::Array(values) => values.into_iter().map(Item::from_value).collect(),
+        other => vec![Item::from_value(other)],
+    })
+}
+
 /// An order as Order Management reports it (`GET /ordermanagement/v1/orders/{order_id}`).
 ///
 /// Country, currency and locale are kept exactly as sent (Klarna often writes them in lower case,
@@ -140,20 +252,17 @@ pub struct Order {
     /// Klarna's fraud assessment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fraud_status: Option<FraudStatus>,
-    /// The current authorized order amount, in minor units.
-    #[serde(default, deserialize_with = "nullable")]
+    /// The current authorized order amount, in minor units. Required: an answer without it is
+    /// a decode error.
     pub order_amount: i64,
     /// The order amount at creation.
     #[serde(default, deserialize_with = "nullable")]
     pub original_order_amount: i64,
-    /// The sum of all captures.
-    #[serde(default, deserialize_with = "nullable")]
+    /// The sum of all captures. Required.
     pub captured_amount: i64,
-    /// The sum of all refunds.
-    #[serde(default, deserialize_with = "nullable")]
+    /// The sum of all refunds. Required.
     pub refunded_amount: i64,
-    /// What can still be captured.
-    #[serde(default, deserialize_with = "nullable")]
+    /// What can still be captured. Required.
     pub remaining_authorized_amount: i64,
     /// ISO 3166-1 alpha-2 purchase country, as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -165,19 +274,31 @@ pub struct Order {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
     /// The order lines.
-    #[serde(default, deserialize_with = "nullable")]
-    pub order_lines: Vec<OrderLine>,
-    /// The merchant's order number.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "items")]
+    pub order_lines: Vec<Item<OrderLine>>,
+    /// The merchant's order number (a number is read as its text).
+    #[serde(
+        default,
+        deserialize_with = "lenient::text",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub merchant_reference1: Option<String>,
-    /// The merchant's internal reference.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The merchant's internal reference (a number is read as its text).
+    #[serde(
+        default,
+        deserialize_with = "lenient::text",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub merchant_reference2: Option<String>,
     /// Merchant data set at order creation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_data: Option<String>,
     /// Klarna's short, customer-facing reference, e.g. `K4MADNY`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::text",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub klarna_reference: Option<String>,
     /// Customer details (redacted in `Debug`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -195,14 +316,14 @@ pub struct Order {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
     /// The captures made so far.
-    #[serde(default, deserialize_with = "nullable")]
-    pub captures: Vec<Capture>,
+    #[serde(default, deserialize_with = "items")]
+    pub captures: Vec<Item<Capture>>,
     /// The refunds made so far.
-    #[serde(default, deserialize_with = "nullable")]
-    pub refunds: Vec<Refund>,
+    #[serde(default, deserialize_with = "items")]
+    pub refunds: Vec<Item<Refund>>,
     /// Shipping information of the order.
-    #[serde(default, deserialize_with = "nullable")]
-    pub shipping_info: Vec<ShippingInfo>,
+    #[serde(default, deserialize_with = "items")]
+    pub shipping_info: Vec<Item<ShippingInfo>>,
     /// The payment method the consumer chose at purchase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial_payment_method: Option<InitialPaymentMethod>,
@@ -283,8 +404,12 @@ pub struct InitialPaymentMethod {
     /// A description, e.g. `Slice it (Fixed Payments)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// The number of installments, if applicable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The number of installments, if applicable (a numeric string is read as its number).
+    #[serde(
+        default,
+        deserialize_with = "lenient::count",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub number_of_installments: Option<i64>,
 }
 
@@ -295,10 +420,13 @@ pub struct Capture {
     /// Klarna's capture id.
     pub capture_id: String,
     /// Customer-facing reference, e.g. `K4MADNY-1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::text",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub klarna_reference: Option<String>,
-    /// The captured amount, in minor units.
-    #[serde(default, deserialize_with = "nullable")]
+    /// The captured amount, in minor units. Required.
     pub captured_amount: i64,
     /// When the capture was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -307,10 +435,14 @@ pub struct Capture {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The captured order lines.
-    #[serde(default, deserialize_with = "nullable")]
-    pub order_lines: Vec<OrderLine>,
+    #[serde(default, deserialize_with = "items")]
+    pub order_lines: Vec<Item<OrderLine>>,
     /// The merchant's reference, included in settlement files.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::text",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub reference: Option<String>,
     /// How much of this capture has been refunded.
     #[serde(default, deserialize_with = "nullable")]
@@ -322,8 +454,8 @@ pub struct Capture {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_address: Option<Address>,
     /// Shipping information of this capture.
-    #[serde(default, deserialize_with = "nullable")]
-    pub shipping_info: Vec<ShippingInfo>,
+    #[serde(default, deserialize_with = "items")]
+    pub shipping_info: Vec<Item<ShippingInfo>>,
 }
 
 impl Capture {
@@ -351,8 +483,7 @@ impl Capture {
 pub struct Refund {
     /// Klarna's refund id.
     pub refund_id: String,
-    /// The refunded amount, in minor units.
-    #[serde(default, deserialize_with = "nullable")]
+    /// The refunded amount, in minor units. Required.
     pub refunded_amount: i64,
     /// When the refund was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -361,11 +492,15 @@ pub struct Refund {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The merchant's reference, included in settlement files.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::text",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub reference: Option<String>,
     /// The refunded order lines.
-    #[serde(default, deserialize_with = "nullable")]
-    pub order_lines: Vec<OrderLine>,
+    #[serde(default, deserialize_with = "items")]
+    pub order_lines: Vec<Item<OrderLine>>,
     /// B2B only: the refund is issued as a credit invoice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credit_invoice: Option<bool>,
@@ -533,13 +668,35 @@ mod tests {
         assert!(s.contains("[redacted]") && s.contains("None"), "{s}");
     }
 
+    const AMOUNTS: &str = r#""order_amount":100,"captured_amount":0,"refunded_amount":0,"remaining_authorized_amount":100"#;
+
     #[test]
-    fn nulls_decode_as_defaults() {
-        let o: Order = serde_json::from_str(
-            r#"{"order_id":"o","status":"AUTHORIZED","order_lines":null,"captured_amount":null}"#,
-        )
+    fn null_lists_are_empty_but_a_null_amount_is_no_zero() {
+        let o: Order = serde_json::from_str(&format!(
+            r#"{{"order_id":"o","status":"AUTHORIZED","order_lines":null,{AMOUNTS}}}"#
+        ))
         .expect("lenient");
         assert!(o.order_lines.is_empty());
         assert_eq!(o.captured_amount, 0);
+        // Money is never guessed: `null` (as absent) is an error naming the field.
+        let body = format!(r#"{{"order_id":"o","status":"AUTHORIZED",{AMOUNTS}}}"#)
+            .replace(r#""captured_amount":0"#, r#""captured_amount":null"#);
+        let e = serde_json::from_str::<Order>(&body).expect_err("null amount");
+        assert!(e.to_string().contains("null"), "{e}");
+    }
+
+    #[test]
+    fn raw_items_show_only_their_json_type() {
+        let item: Item<Refund> =
+            serde_json::from_str(r#"{"refunded_amount":5,"description":"Jane Doe"}"#)
+                .expect("kept raw");
+        assert!(item.raw().is_some() && item.decoded().is_none());
+        let debug = format!("{item:?}");
+        assert_eq!(debug, "Raw(<object>)");
+        // Encoded back exactly as received.
+        assert_eq!(
+            serde_json::to_value(&item).expect("encodes"),
+            serde_json::json!({"refunded_amount":5,"description":"Jane Doe"})
+        );
     }
 }

@@ -18,7 +18,8 @@ impl Core {
         let cb = hpp::StatusCallback::decode(body)
             .map_err(|e| InputError::MalformedCallback(e.to_string()))?;
         let ours = self.hpp.as_ref().ok_or(InputError::NoSession)?;
-        if ours.session_id != cb.session.session_id {
+        // Authenticated by the secret; a body without `session_id` is about our session.
+        if !cb.session.is_about(&ours.session_id) {
             return Err(InputError::WrongSession);
         }
         if self.seen.iter().any(|e| e == &cb.event_id) {

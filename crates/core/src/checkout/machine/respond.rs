@@ -189,11 +189,12 @@ impl Core {
             }
             Spec::ReadHppSession => {
                 match wire::decode::<views::HppSession>(hpp::ReadSession::NAME, response) {
+                    // A body without `session_id` is about the session read; one naming
+                    // another session is never acted on.
                     Ok(s)
-                        if self
-                            .hpp
-                            .as_ref()
-                            .is_some_and(|h| h.session_id == s.session_id) =>
+                        if self.hpp.as_ref().is_some_and(|h| {
+                            s.session_id.as_deref().is_none_or(|id| id == h.session_id)
+                        }) =>
                     {
                         self.on_session(s, now)
                     }

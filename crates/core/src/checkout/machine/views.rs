@@ -3,14 +3,14 @@
 //! The public response types ([`hpp::Session`], [`om::Order`], ...) decode every documented
 //! field for merchants who call the operations themselves. The checkout acts on a handful of
 //! them, so it decodes these views instead: the same field types and rules (open enums, lenient
-//! timestamps, `null` amounts as zero), with everything else skipped without allocating. An
-//! answer whose irrelevant fields are malformed therefore does not stall a checkout.
+//! timestamps, strict amounts), with everything else skipped without allocating. An answer whose
+//! irrelevant fields are malformed therefore does not stall a checkout.
 
 use serde::Deserialize;
 
 use crate::hpp::HppStatus;
 use crate::kp::FraudStatus;
-use crate::om::{nullable, OrderStatus};
+use crate::om::OrderStatus;
 use crate::secret::AuthorizationToken;
 use crate::time::Timestamp;
 
@@ -32,10 +32,13 @@ pub(super) struct HppSessionCreated {
     pub(super) expires_at: Option<Timestamp>,
 }
 
-/// `GET /hpp/v1/sessions/{id}`.
+/// `GET /hpp/v1/sessions/{id}`. Klarna's schema requires no field: a body without
+/// `session_id` is about the session read (one naming another is refused by the caller); one
+/// without `status` cannot be acted on and fails to decode (retried).
 #[derive(Deserialize)]
 pub(super) struct HppSession {
-    pub(super) session_id: String,
+    #[serde(default)]
+    pub(super) session_id: Option<String>,
     pub(super) status: HppStatus,
     #[serde(default)]
     pub(super) updated_at: Option<Timestamp>,
@@ -45,7 +48,7 @@ pub(super) struct HppSession {
     pub(super) authorization_token: Option<AuthorizationToken>,
     #[serde(default)]
     pub(super) order_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::text")]
     pub(super) klarna_reference: Option<String>,
 }
 
@@ -57,17 +60,15 @@ pub(super) struct OrderPlaced {
     pub(super) fraud_status: Option<FraudStatus>,
 }
 
-/// `GET /ordermanagement/v1/orders/{id}`.
+/// `GET /ordermanagement/v1/orders/{id}`. The amounts are required strict integers: a read
+/// without one (or with `null`) fails to decode, naming it, and is retried; it is never taken
+/// for a zero (a zero `captured_amount` would settle a capture whose outcome is unknown).
 #[derive(Deserialize)]
 pub(super) struct Order {
     pub(super) status: OrderStatus,
-    #[serde(default, deserialize_with = "nullable")]
     pub(super) order_amount: i64,
-    #[serde(default, deserialize_with = "nullable")]
     pub(super) captured_amount: i64,
-    #[serde(default, deserialize_with = "nullable")]
     pub(super) refunded_amount: i64,
-    #[serde(default, deserialize_with = "nullable")]
     pub(super) remaining_authorized_amount: i64,
     #[serde(default)]
     pub(super) expires_at: Option<Timestamp>,
