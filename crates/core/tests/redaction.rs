@@ -289,6 +289,7 @@ const CHECKED: &[&str] = &[
     "om::AddOrderShippingInfo",
     "om::Capture",
     "om::CaptureRequest",
+    "om::Item",
     "om::CreateCapture",
     "om::CreateRefund",
     "om::Customer",
@@ -695,8 +696,25 @@ fn no_public_type_shows_a_planted_secret() {
         "shipping_info": [shipping_json],
     }))
     .expect("om order");
-    w.debug("om::Capture", &om_order.captures[0]);
-    w.debug("om::Refund", &om_order.refunds[0]);
+    w.debug(
+        "om::Capture",
+        om_order.captures[0]
+            .decoded()
+            .expect("a capture of the documented shape"),
+    );
+    w.debug(
+        "om::Refund",
+        om_order.refunds[0]
+            .decoded()
+            .expect("a refund of the documented shape"),
+    );
+    w.debug("om::Item", &om_order.captures[0]);
+    // An odd item kept as received (it may hold anything the order holds).
+    let odd: om::Item<om::Capture> = om::Item::Raw(json!({
+        "captured_amount": "ten", "billing_address": address_json(),
+        "customer": {"national_identification_number": NATIONAL_ID}, "token": TOKEN,
+    }));
+    w.debug("om::Item", &odd);
     w.debug("om::Order", &om_order);
     let mut capture = om::CaptureRequest::new(10_000);
     capture.order_lines = vec![line()];
