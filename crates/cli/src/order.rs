@@ -452,6 +452,16 @@ fn print_order(o: &om::Order) {
     if !o.captures.is_empty() {
         let mut t = Table::columns(&["capture_id", "captured_amount", "captured_at", "refunded"]);
         for cap in &o.captures {
+            // A capture Klarna sent in another shape is kept as received (see --json).
+            let Some(cap) = cap.decoded() else {
+                t.add(vec![
+                    "(not readable: see --json)".into(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ]);
+                continue;
+            };
             t.add(vec![
                 cap.capture_id.clone(),
                 money(cap.captured_amount, c),
@@ -465,6 +475,14 @@ fn print_order(o: &om::Order) {
     if !o.refunds.is_empty() {
         let mut t = Table::columns(&["refund_id", "refunded_amount", "refunded_at"]);
         for r in &o.refunds {
+            let Some(r) = r.decoded() else {
+                t.add(vec![
+                    "(not readable: see --json)".into(),
+                    String::new(),
+                    String::new(),
+                ]);
+                continue;
+            };
             t.add(vec![
                 r.refund_id.clone(),
                 money(r.refunded_amount, c),

@@ -382,7 +382,7 @@ fn create(args: &CreateArgs, global: &Global) -> Result<(), CliError> {
                 "kp_expires_at",
                 kp_read.as_ref().ok().and_then(|r| time(r.value.expires_at)),
             )
-            .row("hpp_session_id", created.session_id.clone())
+            .opt("hpp_session_id", created.session_id.clone())
             .opt("hpp_expires_at", time(created.expires_at))
             .row("place_order_mode", mode.as_str())
             .opt("redirect_url", created.redirect_url.clone())
@@ -446,7 +446,7 @@ pub(crate) fn session_table(s: &hpp::Session, reveal_token: bool) -> Table {
         }
     });
     Table::new()
-        .row("session_id", s.session_id.clone())
+        .opt("session_id", s.session_id.clone())
         .row("status", s.status.as_str())
         .opt("updated_at", time(s.updated_at))
         .opt("expires_at", time(s.expires_at))

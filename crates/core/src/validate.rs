@@ -431,8 +431,9 @@ pub fn lines_tax(lines: &[OrderLine]) -> Option<i64> {
 /// `order_amount` and `order_tax_amount` agree with the lines.
 ///
 /// * `order_amount == Σ total_amount`;
-/// * EU style: `order_tax_amount == Σ total_tax_amount` (a line without one counts as 0,
-///   unless it has a non-zero `tax_rate`: see [`order_tax_matches`]);
+/// * EU style: `order_tax_amount == Σ total_tax_amount`, within ± one minor unit per order line
+///   (Klarna's rounding tolerance at order level; a line without one counts as 0, unless it has
+///   a non-zero `tax_rate`: see [`order_tax_matches`]);
 /// * US style (any line of type `sales_tax`): `order_tax_amount == Σ` the `sales_tax` lines'
 ///   `total_amount`, and the other lines carry no tax: a non-zero `tax_rate` or
 ///   `total_tax_amount` on them is refused (a zero is tolerated).
@@ -507,7 +508,13 @@ pub fn order_tax_matches(
         }
     }
     let expected = lines_tax(lines).ok_or_else(|| err(field, ValidationProblem::Overflow))?;
-    if expected != tax {
+    // EU style, Klarna tolerates rounding at order level: ± one minor unit per order line.
+    let tolerance = if is_us_style(lines) {
+        0
+    } else {
+        i128::try_from(lines.len()).unwrap_or(i128::MAX)
+    };
+    if (i128::from(expected) - i128::from(tax)).abs() > tolerance {
         let untold = lines
             .iter()
             .position(|l| l.total_tax_amount.is_none() && l.tax_rate.is_some_and(|r| r != 0));
