@@ -1,5 +1,6 @@
-//! Crash safety over real processes: the `klarna-hpp-runtime-worker` binary drives checkouts
-//! against the emulator from an SQLite file (WAL) and is killed with SIGKILL at random instants
+//! Crash safety over real processes: `klarna-hpp-runtime-worker` binaries drive checkouts
+//! against the emulator from an SQLite file (WAL; one worker) or a PostgreSQL database (four
+//! workers) and are killed with SIGKILL at random instants
 //! (the emulator delays the money-moving calls, so many kills land between "in flight"
 //! committed and the answer persisted) and restarted, with faults on (503s, answers dropped
 //! after commit). Checked against the emulator's own ledger: 0 duplicate orders, 0 captures
@@ -19,6 +20,7 @@ use std::time::Duration;
 use klarna_hpp_async::ReqwestTransport;
 use klarna_hpp_runtime::{Runtime, RuntimeConfig};
 use klarna_hpp_sim::{Fault, SimHandle};
+use support::Db;
 
 /// xorshift64*: reproducible kill instants from a printed seed.
 struct Rng(u64);
@@ -102,6 +104,17 @@ fn quantity(i: usize) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_worker_killed_at_random_instants_moves_money_exactly_once() {
+    crash_run(Db::Sqlite, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_four_workers_killed_at_random_instants_move_money_exactly_once() {
+    crash_run(Db::Postgres, 4).await;
+}
+
+/// `workers` worker processes on a fresh database of `db`; one of them, at random, is killed
+/// and restarted every 100-700 ms.
+async fn crash_run(db: Db, workers: usize) {
     let n: usize = std::env::var("KLARNA_HPP_CRASH_CHECKOUTS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -122,9 +135,8 @@ async fn sqlite_worker_killed_at_random_instants_moves_money_exactly_once() {
     ] {
         sim.add_fault(fault).unwrap();
     }
-    let path = support::sqlite_path();
-    let url = format!("sqlite:{}", path.display());
-    let log = path.with_extension("worker.log");
+    let url = support::fresh_url(db).await;
+    let log = support::sqlite_path().with_extension("worker.log");
     let store = klarna_hpp_runtime::CheckoutStore::connect(&url).await.unwrap();
     let shop = Runtime::new(
         store.clone(),
@@ -136,24 +148,30 @@ async fn sqlite_worker_killed_at_random_instants_moves_money_exactly_once() {
             .handler_wait(Duration::from_secs(1))
             .capture_on_order(true),
     );
-    println!("crash run: {n} checkouts, seed {seed}, database {}", path.display());
+    println!(
+        "crash run: {db:?}, {workers} worker(s), {n} checkouts, seed {seed}, worker log {}",
+        log.display()
+    );
 
     // The killer: SIGKILL at random instants (100-700 ms apart) and restart, all along,
     // while the shop starts checkouts, consumers pay and the worker moves the money.
-    let worker = Arc::new(Mutex::new(spawn_worker(&url, &sim, &log)));
+    let pool: Arc<Mutex<Vec<Child>>> = Arc::new(Mutex::new(
+        (0..workers).map(|_| spawn_worker(&url, &sim, &log)).collect(),
+    ));
     let stop = Arc::new(AtomicBool::new(false));
     let killer = {
-        let (worker, stop, url, log) = (worker.clone(), stop.clone(), url.clone(), log.clone());
+        let (pool, stop, url, log) = (pool.clone(), stop.clone(), url.clone(), log.clone());
         let (base, user, pass) = (sim.base_url().to_owned(), sim.username().to_owned(), sim.password().to_owned());
         std::thread::spawn(move || {
             let mut kills = 0u32;
             while !stop.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(rng.between(100, 700)));
-                let mut w = worker.lock().unwrap();
-                w.kill().unwrap();
-                w.wait().unwrap();
+                let victim = rng.between(0, workers as u64) as usize;
+                let mut pool = pool.lock().unwrap();
+                pool[victim].kill().unwrap();
+                pool[victim].wait().unwrap();
                 kills += 1;
-                *w = spawn_worker_at(&url, &base, &user, &pass, &log);
+                pool[victim] = spawn_worker_at(&url, &base, &user, &pass, &log);
             }
             kills
         })
@@ -220,8 +238,7 @@ async fn sqlite_worker_killed_at_random_instants_moves_money_exactly_once() {
     }
     stop.store(true, Ordering::SeqCst);
     let kills = killer.join().unwrap();
-    {
-        let mut w = worker.lock().unwrap();
+    for w in pool.lock().unwrap().iter_mut() {
         w.kill().unwrap();
         w.wait().unwrap();
     }
@@ -295,7 +312,9 @@ async fn sqlite_worker_killed_at_random_instants_moves_money_exactly_once() {
     assert_eq!((quarantined, unresolved), (0, 0));
     assert!(kills >= 8, "the worker was killed {kills} times");
     sim.shutdown().await;
-    let _ = std::fs::remove_file(&path);
+    if let Some(path) = url.strip_prefix("sqlite:") {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 async fn states(store: &klarna_hpp_runtime::CheckoutStore) -> HashMap<String, String> {
