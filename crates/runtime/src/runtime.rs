@@ -182,7 +182,7 @@ pub struct CheckoutView {
 /// A merchant command (see the methods of [`Runtime`]).
 #[derive(Debug)]
 pub(crate) enum Command {
-    PlaceOrder(Option<CreateOrderRequest>),
+    PlaceOrder(Option<Box<CreateOrderRequest>>),
     Capture(Option<i64>),
     Refund(i64),
     Cancel,
@@ -325,8 +325,12 @@ impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
                 )
                 .await?;
             metrics::counter!(telemetry::STARTED).increment(1);
-            self.drive(&mut lease, &mut checkout, Until::At(self.handler_deadline()))
-                .await?;
+            self.drive(
+                &mut lease,
+                &mut checkout,
+                Until::At(self.handler_deadline()),
+            )
+            .await?;
             Ok(Started {
                 checkout_id: id.clone(),
                 state: checkout.state(),
@@ -418,7 +422,8 @@ impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
         checkout_id: &str,
         order: Option<CreateOrderRequest>,
     ) -> Result<CheckoutView, RuntimeError> {
-        self.command(checkout_id, Command::PlaceOrder(order)).await
+        self.command(checkout_id, Command::PlaceOrder(order.map(Box::new)))
+            .await
     }
 
     /// Captures `amount` (or all that remains).
@@ -431,7 +436,11 @@ impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
     }
 
     /// Refunds `amount` of what was captured.
-    pub async fn refund(&self, checkout_id: &str, amount: i64) -> Result<CheckoutView, RuntimeError> {
+    pub async fn refund(
+        &self,
+        checkout_id: &str,
+        amount: i64,
+    ) -> Result<CheckoutView, RuntimeError> {
         self.command(checkout_id, Command::Refund(amount)).await
     }
 
@@ -452,7 +461,8 @@ impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
         checkout_id: &str,
         request: DistributionRequest,
     ) -> Result<CheckoutView, RuntimeError> {
-        self.command(checkout_id, Command::Distribute(request)).await
+        self.command(checkout_id, Command::Distribute(request))
+            .await
     }
 
     async fn command(&self, id: &str, command: Command) -> Result<CheckoutView, RuntimeError> {
@@ -461,7 +471,11 @@ impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
             let claimed = self.acquire_waiting(id).await?;
             let mut command = Some(command);
             let checkout = self
-                .process(claimed, Until::At(self.handler_deadline()), Some(&mut command))
+                .process(
+                    claimed,
+                    Until::At(self.handler_deadline()),
+                    Some(&mut command),
+                )
                 .await?;
             Ok(view(&checkout, None))
         }
@@ -613,7 +627,8 @@ impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
                         continue;
                     }
                     (Some(t), Until::At(limit))
-                        if t <= limit && t < Timestamp::from_unix_millis(lease.expires_at).unwrap_or(t) =>
+                        if t <= limit
+                            && t < Timestamp::from_unix_millis(lease.expires_at).unwrap_or(t) =>
                     {
                         self.save(lease, checkout, &events, false, at).await?;
                         events.clear();
@@ -802,7 +817,7 @@ fn restore(api: &Api, id: &str, snapshot: &[u8]) -> Result<Checkout, String> {
 
 fn apply(checkout: &mut Checkout, command: Command, at: Timestamp) -> Result<(), CommandError> {
     match command {
-        Command::PlaceOrder(order) => checkout.place_order(order, at),
+        Command::PlaceOrder(order) => checkout.place_order(order.map(|o| *o), at),
         Command::Capture(amount) => checkout.capture(amount, at),
         Command::Refund(amount) => checkout.refund(amount, at),
         Command::Cancel => {

@@ -351,11 +351,8 @@ struct Embedded(&'static [(i64, &'static str, &'static str)]);
 impl<'s> MigrationSource<'s> for Embedded {
     fn resolve(
         self,
-    ) -> Pin<
-        Box<
-            dyn Future<Output = Result<Vec<Migration>, sqlx::error::BoxDynError>> + Send + 's,
-        >,
-    > {
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, sqlx::error::BoxDynError>> + Send + 's>>
+    {
         Box::pin(async move {
             Ok(self
                 .0
@@ -666,7 +663,8 @@ impl CheckoutStore {
                       lease_owner = $6, lease_expires_at = $7, version = version + 1, \
                       event_seq = event_seq + $8, order_id = $9, unresolved = $10, updated_at = $4 \
                       WHERE id = $11 AND lease_owner = $12 AND version = $13";
-        let insert_event = "INSERT INTO hpp_outbox (id, checkout_id, seq, kind, payload, created_at) \
+        let insert_event =
+            "INSERT INTO hpp_outbox (id, checkout_id, seq, kind, payload, created_at) \
                             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING";
         let delete_hints = "DELETE FROM hpp_hints WHERE checkout_id = $1 AND seq <= $2";
         with_pool!(self, |p, q| {
@@ -927,7 +925,9 @@ impl CheckoutStore {
                 query = query.bind(after);
             }
             let rows = query.bind(limit).fetch_all(p).await.map_err(db)?;
-            rows.iter().map(|r| checkout_row!(r)).collect::<Result<Vec<_>, _>>()?
+            rows.iter()
+                .map(|r| checkout_row!(r))
+                .collect::<Result<Vec<_>, _>>()?
         });
         Ok(rows)
     }

@@ -69,7 +69,10 @@ mod tests {
     #[test]
     fn operations_never_include_path_values() {
         assert_eq!(
-            operation(&Method::POST, "/payments/v1/authorizations/secret-token/order"),
+            operation(
+                &Method::POST,
+                "/payments/v1/authorizations/secret-token/order"
+            ),
             "kp.create_order"
         );
         assert_eq!(

@@ -155,7 +155,9 @@ impl<T: AsyncTransport + Send + Sync + 'static> Worker<T> {
         while let Some(joined) = tasks.join_next().await {
             match joined {
                 Ok(Ok(())) => stats.processed += 1,
-                Ok(Err(RuntimeError::Store(StoreError::LeaseLost { .. }))) => stats.leases_lost += 1,
+                Ok(Err(RuntimeError::Store(StoreError::LeaseLost { .. }))) => {
+                    stats.leases_lost += 1
+                }
                 Ok(Err(RuntimeError::CorruptSnapshot { .. })) => stats.quarantined += 1,
                 Ok(Err(RuntimeError::Store(e))) if e.is_transient() => transient = Some(e),
                 Ok(Err(e)) => tracing::error!(error = %e, "checkout not processed"),

@@ -45,7 +45,12 @@ fn config() -> RuntimeConfig {
 
 async fn runtime(db: Db, sim: &SimHandle, config: RuntimeConfig) -> Runtime<ReqwestTransport> {
     let (store, _) = support::fresh_store(db).await;
-    Runtime::new(store, support::api(sim), ReqwestTransport::default(), config)
+    Runtime::new(
+        store,
+        support::api(sim),
+        ReqwestTransport::default(),
+        config,
+    )
 }
 
 /// Runs worker rounds until `done` holds for the checkout (at most `rounds` rounds, each
@@ -77,8 +82,14 @@ async fn a_checkout_from_link_to_refund_through_the_merchant_api(db: Db) {
     let link = started.link.expect("the consumer link");
     let paid = sim.consumer(&link.session_id).pay().unwrap();
     // The redirect is verified by reading Klarna; the order is placed on authorization.
-    let verified = rt.handle_redirect("api-1", &paid.redirect_url).await.unwrap();
-    let Verified::Applied { state, order_id, .. } = verified else {
+    let verified = rt
+        .handle_redirect("api-1", &paid.redirect_url)
+        .await
+        .unwrap();
+    let Verified::Applied {
+        state, order_id, ..
+    } = verified
+    else {
         panic!("applied here: nobody else holds it")
     };
     assert_eq!(state, State::OrderPlaced);
@@ -89,7 +100,10 @@ async fn a_checkout_from_link_to_refund_through_the_merchant_api(db: Db) {
     let view = rt.refund("api-1", 10_000).await.unwrap();
     assert_eq!(view.refunded, 10_000);
     // A command that does not fit is a typed error and changes nothing.
-    assert!(matches!(rt.cancel("api-1").await, Err(RuntimeError::Command(_))));
+    assert!(matches!(
+        rt.cancel("api-1").await,
+        Err(RuntimeError::Command(_))
+    ));
     // Klarna's ledger agrees.
     let order = support::om_order(&sim, &order_id).await;
     assert_eq!(order["captured_amount"], support::amount(2));
@@ -104,7 +118,14 @@ async fn a_checkout_from_link_to_refund_through_the_merchant_api(db: Db) {
         .into_iter()
         .map(|e| e.kind)
         .collect();
-    for expected in ["KpSessionCreated", "ConsumerLinkReady", "Authorized", "OrderPlaced", "Captured", "Refunded"] {
+    for expected in [
+        "KpSessionCreated",
+        "ConsumerLinkReady",
+        "Authorized",
+        "OrderPlaced",
+        "Captured",
+        "Refunded",
+    ] {
         assert_eq!(
             kinds.iter().filter(|k| *k == expected).count(),
             1,
@@ -143,9 +164,14 @@ async fn a_redirect_to_another_instance_is_queued_and_applied_once(db: Db) {
         config().handler_wait(Duration::from_millis(300)),
     );
     // Instance B: another store handle on the same database, as another process would have.
-    let b_store = klarna_hpp_runtime::CheckoutStore::connect(&url).await.unwrap();
+    let b_store = klarna_hpp_runtime::CheckoutStore::connect(&url)
+        .await
+        .unwrap();
     let started = a.start(support::config("hint-1", 1)).await.unwrap();
-    let paid = sim.consumer(&started.link.unwrap().session_id).pay().unwrap();
+    let paid = sim
+        .consumer(&started.link.unwrap().session_id)
+        .pay()
+        .unwrap();
     // B holds the checkout while the consumer's browser reaches A.
     let now = klarna_hpp_runtime::klarna_hpp_core::Timestamp::parse("2100-01-01T00:00:00Z")
         .unwrap()
@@ -155,7 +181,10 @@ async fn a_redirect_to_another_instance_is_queued_and_applied_once(db: Db) {
         .await
         .unwrap()
         .expect("B takes the lease");
-    let verified = a.handle_redirect("hint-1", &paid.redirect_url).await.unwrap();
+    let verified = a
+        .handle_redirect("hint-1", &paid.redirect_url)
+        .await
+        .unwrap();
     assert_eq!(verified, Verified::Queued);
     assert!(a.store().has_hints("hint-1").await.unwrap());
     // B lets go without applying it (as a holder that was busy elsewhere would).
@@ -186,8 +215,20 @@ async fn a_redirect_to_another_instance_is_queued_and_applied_once(db: Db) {
     // Applied once: one order, one read per hint at most.
     assert_eq!(support::sim_stats(&sim).await["orders"], 1);
     // The same redirect again is harmless (a verifying read, no second order).
-    let again = a.handle_redirect("hint-1", &paid.redirect_url).await.unwrap();
-    assert!(matches!(again, Verified::Applied { state: State::OrderPlaced, .. }), "{again:?}");
+    let again = a
+        .handle_redirect("hint-1", &paid.redirect_url)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            again,
+            Verified::Applied {
+                state: State::OrderPlaced,
+                ..
+            }
+        ),
+        "{again:?}"
+    );
     assert_eq!(support::sim_stats(&sim).await["orders"], 1);
     sim.shutdown().await;
 }
@@ -199,8 +240,14 @@ async fn unusable_rows_are_quarantined_and_the_worker_goes_on(db: Db) {
     // A corrupt row and a row holding another checkout's snapshot, both due.
     let started = rt.start(support::config("good", 1)).await.unwrap();
     let good_snapshot = store.snapshot("good").await.unwrap();
-    for (id, bytes) in [("corrupt", b"{not json".to_vec()), ("foreign", good_snapshot)] {
-        let mut lease = store.insert(id, "New", &bytes, "setup", 0, 0).await.unwrap();
+    for (id, bytes) in [
+        ("corrupt", b"{not json".to_vec()),
+        ("foreign", good_snapshot),
+    ] {
+        let mut lease = store
+            .insert(id, "New", &bytes, "setup", 0, 0)
+            .await
+            .unwrap();
         let save = Save {
             state: "AwaitingConsumer",
             snapshot: &bytes,
@@ -215,7 +262,9 @@ async fn unusable_rows_are_quarantined_and_the_worker_goes_on(db: Db) {
         };
         store.save(&mut lease, &save).await.unwrap();
     }
-    sim.consumer(&started.link.unwrap().session_id).pay().unwrap();
+    sim.consumer(&started.link.unwrap().session_id)
+        .pay()
+        .unwrap();
     let worker = Worker::new(rt.clone(), WorkerConfig::default());
     let mut stats = WorkerStats::default();
     worker.round(&mut stats).await.unwrap();
@@ -223,10 +272,16 @@ async fn unusable_rows_are_quarantined_and_the_worker_goes_on(db: Db) {
     let quarantined = store.list_quarantined(10).await.unwrap();
     let ids: Vec<_> = quarantined.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["corrupt", "foreign"]);
-    assert!(quarantined[1].quarantined.as_deref().unwrap().contains("another checkout"));
+    assert!(quarantined[1]
+        .quarantined
+        .as_deref()
+        .unwrap()
+        .contains("another checkout"));
     assert!(matches!(
         rt.show("corrupt").await,
-        Err(RuntimeError::Store(klarna_hpp_runtime::StoreError::Quarantined { .. }))
+        Err(RuntimeError::Store(
+            klarna_hpp_runtime::StoreError::Quarantined { .. }
+        ))
     ));
     // The good checkout goes on to its capture.
     let state = work_until(&rt, "good", 200, |s| s == State::Captured).await;

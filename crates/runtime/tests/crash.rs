@@ -137,7 +137,9 @@ async fn crash_run(db: Db, workers: usize) {
     }
     let url = support::fresh_url(db).await;
     let log = support::sqlite_path().with_extension("worker.log");
-    let store = klarna_hpp_runtime::CheckoutStore::connect(&url).await.unwrap();
+    let store = klarna_hpp_runtime::CheckoutStore::connect(&url)
+        .await
+        .unwrap();
     let shop = Runtime::new(
         store.clone(),
         support::api(&sim),
@@ -156,12 +158,18 @@ async fn crash_run(db: Db, workers: usize) {
     // The killer: SIGKILL at random instants (100-700 ms apart) and restart, all along,
     // while the shop starts checkouts, consumers pay and the worker moves the money.
     let pool: Arc<Mutex<Vec<Child>>> = Arc::new(Mutex::new(
-        (0..workers).map(|_| spawn_worker(&url, &sim, &log)).collect(),
+        (0..workers)
+            .map(|_| spawn_worker(&url, &sim, &log))
+            .collect(),
     ));
     let stop = Arc::new(AtomicBool::new(false));
     let killer = {
         let (pool, stop, url, log) = (pool.clone(), stop.clone(), url.clone(), log.clone());
-        let (base, user, pass) = (sim.base_url().to_owned(), sim.username().to_owned(), sim.password().to_owned());
+        let (base, user, pass) = (
+            sim.base_url().to_owned(),
+            sim.username().to_owned(),
+            sim.password().to_owned(),
+        );
         std::thread::spawn(move || {
             let mut kills = 0u32;
             while !stop.load(Ordering::SeqCst) {
@@ -208,14 +216,19 @@ async fn crash_run(db: Db, workers: usize) {
         started += wave;
     }
     for (i, redirect) in &redirects {
-        shop.handle_redirect(&format!("crash-{i}"), redirect).await.unwrap();
+        shop.handle_redirect(&format!("crash-{i}"), redirect)
+            .await
+            .unwrap();
     }
 
-    let paying: Vec<usize> = (0..n).filter(|i| behaviour(*i) != Behaviour::NeverPays).collect();
+    let paying: Vec<usize> = (0..n)
+        .filter(|i| behaviour(*i) != Behaviour::NeverPays)
+        .collect();
     let all_captured = |rows: &HashMap<String, String>| {
-        paying
-            .iter()
-            .all(|i| rows.get(&format!("crash-{i}")).is_some_and(|s| s == "Captured"))
+        paying.iter().all(|i| {
+            rows.get(&format!("crash-{i}"))
+                .is_some_and(|s| s == "Captured")
+        })
     };
     // Kills go on until every paying checkout is captured (or for a bounded number of
     // checks, after which the last worker finishes undisturbed).
@@ -304,7 +317,12 @@ async fn crash_run(db: Db, workers: usize) {
         n.saturating_sub(rows.len()),
         requests.len(),
     );
-    assert!(wrong.is_empty(), "{} wrong: {:?}", wrong.len(), &wrong[..wrong.len().min(10)]);
+    assert!(
+        wrong.is_empty(),
+        "{} wrong: {:?}",
+        wrong.len(),
+        &wrong[..wrong.len().min(10)]
+    );
     assert_eq!(rows.len(), n, "0 lost");
     assert_eq!(orders, paying.len(), "one order per paying checkout");
     assert_eq!(captures, paying.len(), "one capture per order");

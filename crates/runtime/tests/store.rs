@@ -50,8 +50,14 @@ fn save<'a>(state: &'a str, due_at: Option<i64>, release: bool, now: i64) -> Sav
 
 /// Inserts `id`, then releases it due at `due_at`.
 async fn parked(store: &CheckoutStore, id: &str, due_at: Option<i64>) {
-    let mut lease = store.insert(id, "New", b"{}", "setup", T0 + 10_000, T0).await.unwrap();
-    store.save(&mut lease, &save("AwaitingConsumer", due_at, true, T0)).await.unwrap();
+    let mut lease = store
+        .insert(id, "New", b"{}", "setup", T0 + 10_000, T0)
+        .await
+        .unwrap();
+    store
+        .save(&mut lease, &save("AwaitingConsumer", due_at, true, T0))
+        .await
+        .unwrap();
 }
 
 async fn claims_only_due_unleased_rows(db: Db) {
@@ -66,9 +72,20 @@ async fn claims_only_due_unleased_rows(db: Db) {
     ids.sort();
     assert_eq!(ids, ["due-1", "due-2"]);
     // Leased rows are not claimed again until the lease expires.
-    assert!(store.claim_due("B", now + 10, 10, now + 5_000).await.unwrap().is_empty());
-    assert!(store.acquire("due-1", "B", now + 10, now + 5_000).await.unwrap().is_none());
-    let b = store.claim_due("B", now + 5_000, 1, now + 10_000).await.unwrap();
+    assert!(store
+        .claim_due("B", now + 10, 10, now + 5_000)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .acquire("due-1", "B", now + 10, now + 5_000)
+        .await
+        .unwrap()
+        .is_none());
+    let b = store
+        .claim_due("B", now + 5_000, 1, now + 10_000)
+        .await
+        .unwrap();
     assert_eq!(b.len(), 1, "one expired lease claimed (limit 1)");
     assert_eq!(b[0].lease.checkout_id, "due-1", "oldest due first");
     // Unknown and quarantined ids.
@@ -85,20 +102,55 @@ async fn claims_only_due_unleased_rows(db: Db) {
 async fn fencing_drops_the_write_of_a_taken_over_lease(db: Db) {
     let (store, _) = support::fresh_store(db).await;
     parked(&store, "c", Some(T0)).await;
-    let mut a: Lease = store.acquire("c", "A", T0, T0 + 1_000).await.unwrap().unwrap().lease;
+    let mut a: Lease = store
+        .acquire("c", "A", T0, T0 + 1_000)
+        .await
+        .unwrap()
+        .unwrap()
+        .lease;
     // A writes while it holds the lease.
-    store.save(&mut a, &save("AwaitingConsumer", Some(T0), false, T0 + 10)).await.unwrap();
+    store
+        .save(&mut a, &save("AwaitingConsumer", Some(T0), false, T0 + 10))
+        .await
+        .unwrap();
     // A's lease runs out (it paused); B takes over.
-    let mut b = store.acquire("c", "B", T0 + 20_000, T0 + 30_000).await.unwrap().unwrap().lease;
-    let lost = store.save(&mut a, &save("Captured", None, true, T0 + 20_001)).await;
-    assert!(matches!(lost, Err(StoreError::LeaseLost { .. })), "{lost:?}");
-    assert_eq!(store.get("c").await.unwrap().unwrap().state, "AwaitingConsumer");
+    let mut b = store
+        .acquire("c", "B", T0 + 20_000, T0 + 30_000)
+        .await
+        .unwrap()
+        .unwrap()
+        .lease;
+    let lost = store
+        .save(&mut a, &save("Captured", None, true, T0 + 20_001))
+        .await;
+    assert!(
+        matches!(lost, Err(StoreError::LeaseLost { .. })),
+        "{lost:?}"
+    );
+    assert_eq!(
+        store.get("c").await.unwrap().unwrap().state,
+        "AwaitingConsumer"
+    );
     // A stale version of the same owner is fenced too.
     let mut stale = b.clone();
-    store.save(&mut b, &save("OrderPlaced", Some(T0), false, T0 + 20_002)).await.unwrap();
-    let conflict = store.save(&mut stale, &save("Failed", None, true, T0 + 20_003)).await;
-    assert!(matches!(conflict, Err(StoreError::LeaseLost { .. })), "{conflict:?}");
-    store.save(&mut b, &save("OrderPlaced", Some(T0 + 50), true, T0 + 20_004)).await.unwrap();
+    store
+        .save(&mut b, &save("OrderPlaced", Some(T0), false, T0 + 20_002))
+        .await
+        .unwrap();
+    let conflict = store
+        .save(&mut stale, &save("Failed", None, true, T0 + 20_003))
+        .await;
+    assert!(
+        matches!(conflict, Err(StoreError::LeaseLost { .. })),
+        "{conflict:?}"
+    );
+    store
+        .save(
+            &mut b,
+            &save("OrderPlaced", Some(T0 + 50), true, T0 + 20_004),
+        )
+        .await
+        .unwrap();
     let row = store.get("c").await.unwrap().unwrap();
     assert_eq!(row.state, "OrderPlaced");
     assert_eq!(row.lease_owner, None);
@@ -108,7 +160,10 @@ async fn fencing_drops_the_write_of_a_taken_over_lease(db: Db) {
 
 async fn outbox_events_have_stable_ids_and_are_acked_once(db: Db) {
     let (store, _) = support::fresh_store(db).await;
-    let mut lease = store.insert("e", "New", b"{}", "A", T0 + 10_000, T0).await.unwrap();
+    let mut lease = store
+        .insert("e", "New", b"{}", "A", T0 + 10_000, T0)
+        .await
+        .unwrap();
     let events = [
         ("KpSessionCreated".to_owned(), "{\"a\":1}".to_owned()),
         ("ConsumerLinkReady".to_owned(), "{\"b\":2}".to_owned()),
@@ -126,7 +181,13 @@ async fn outbox_events_have_stable_ids_and_are_acked_once(db: Db) {
     assert_eq!(pending[1].kind, "ConsumerLinkReady");
     assert!(store.ack_event("e:2", T0 + 2).await.unwrap());
     assert!(!store.ack_event("e:2", T0 + 3).await.unwrap(), "acked once");
-    let pending: Vec<_> = store.pending_events(100).await.unwrap().into_iter().map(|e| e.id).collect();
+    let pending: Vec<_> = store
+        .pending_events(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
     assert_eq!(pending, ["e:1", "e:3"]);
     assert_eq!(store.events_of("e").await.unwrap().len(), 3);
 }
@@ -134,18 +195,37 @@ async fn outbox_events_have_stable_ids_and_are_acked_once(db: Db) {
 async fn hints_queued_while_held_keep_the_row_due(db: Db) {
     let (store, _) = support::fresh_store(db).await;
     parked(&store, "h", Some(T0 + 1_000_000)).await;
-    let claimed = store.acquire("h", "A", T0, T0 + 10_000).await.unwrap().unwrap();
+    let claimed = store
+        .acquire("h", "A", T0, T0 + 10_000)
+        .await
+        .unwrap()
+        .unwrap();
     let mut a = claimed.lease;
     // A redirect reaches another instance while A holds the checkout.
     let seq = store
-        .enqueue_hint("h", HintKind::Redirect, "/klarna/success?sid=x", b"", T0 + 5)
+        .enqueue_hint(
+            "h",
+            HintKind::Redirect,
+            "/klarna/success?sid=x",
+            b"",
+            T0 + 5,
+        )
         .await
         .unwrap();
     assert_eq!(seq, 1);
     // A releases without having seen it: the row stays due now, not at its own due instant.
-    store.save(&mut a, &save("AwaitingConsumer", Some(T0 + 1_000_000), true, T0 + 10)).await.unwrap();
+    store
+        .save(
+            &mut a,
+            &save("AwaitingConsumer", Some(T0 + 1_000_000), true, T0 + 10),
+        )
+        .await
+        .unwrap();
     assert_eq!(store.get("h").await.unwrap().unwrap().due_at, Some(T0 + 10));
-    let next = store.claim_due("B", T0 + 20, 10, T0 + 10_000).await.unwrap();
+    let next = store
+        .claim_due("B", T0 + 20, 10, T0 + 10_000)
+        .await
+        .unwrap();
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].hint_seq, 1);
     let mut b = next.into_iter().next().unwrap().lease;
@@ -157,10 +237,18 @@ async fn hints_queued_while_held_keep_the_row_due(db: Db) {
     let mut s = save("OrderPlaced", Some(T0 + 1_000_000), true, T0 + 30);
     s.hints_applied = 1;
     store.save(&mut b, &s).await.unwrap();
-    assert!(!store.has_hints("h").await.unwrap(), "applied hints are deleted");
-    assert_eq!(store.get("h").await.unwrap().unwrap().due_at, Some(T0 + 1_000_000));
+    assert!(
+        !store.has_hints("h").await.unwrap(),
+        "applied hints are deleted"
+    );
+    assert_eq!(
+        store.get("h").await.unwrap().unwrap().due_at,
+        Some(T0 + 1_000_000)
+    );
     assert!(matches!(
-        store.enqueue_hint("missing", HintKind::Callback, "/cb", b"{}", T0).await,
+        store
+            .enqueue_hint("missing", HintKind::Callback, "/cb", b"{}", T0)
+            .await,
         Err(StoreError::NotFound(_))
     ));
 }
@@ -194,7 +282,10 @@ async fn a_newer_schema_is_a_typed_error(db: Db) {
 async fn unresolved_rows_are_listed(db: Db) {
     let (store, _) = support::fresh_store(db).await;
     parked(&store, "fine", None).await;
-    let mut lease = store.insert("lost-order", "New", b"{}", "A", T0 + 10_000, T0).await.unwrap();
+    let mut lease = store
+        .insert("lost-order", "New", b"{}", "A", T0 + 10_000, T0)
+        .await
+        .unwrap();
     let mut s = save("Failed", None, true, T0);
     s.unresolved = true;
     store.save(&mut lease, &s).await.unwrap();
