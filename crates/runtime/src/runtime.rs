@@ -671,7 +671,7 @@ impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
                 ))
             });
             let latency = started.elapsed();
-            span.record("latency_ms", latency.as_millis() as u64);
+            span.record("latency_ms", latency.as_secs_f64() * 1000.0);
             metrics::counter!(telemetry::CALLS, "operation" => operation).increment(1);
             metrics::histogram!(telemetry::CALL_SECONDS, "operation" => operation)
                 .record(latency.as_secs_f64());
@@ -702,6 +702,7 @@ impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
                     checkout.handle_transport_error(id, e.failure, at)
                 }
             };
+            span.in_scope(|| tracing::debug!("klarna call done"));
             if let Err(e) = fed {
                 tracing::error!(error = %e, "the checkout refused its own response");
             }
