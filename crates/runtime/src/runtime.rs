@@ -33,8 +33,9 @@ pub struct RuntimeConfig {
     pub place_order_on_authorization: bool,
     /// Capture the whole order as soon as it is placed (digital goods). Default off.
     pub capture_on_order: bool,
-    /// How long a web handler waits for a lease another instance holds, or for a retry the
-    /// checkout scheduled, before answering. Default 5 s.
+    /// How long a web handler waits for a lease another instance holds, and how long
+    /// [`Runtime::start`] waits through retries for the consumer link, before answering.
+    /// Default 5 s.
     pub handler_wait: Duration,
 }
 
@@ -261,10 +262,12 @@ fn event_kind(event: &Event) -> String {
 /// How a drive ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Until {
-    /// Persist and release as soon as the checkout waits (workers).
+    /// Persist and release as soon as the checkout waits (workers, redirects, callbacks and
+    /// commands: what they trigger is sent at once; a retry it needs is the worker's).
     Waiting,
-    /// Also sleep through timeouts up to this instant (web handlers wanting an answer).
-    At(Timestamp),
+    /// Also sleep through retries until the consumer link exists, up to this instant
+    /// ([`Runtime::start`]).
+    LinkReady(Timestamp),
 }
 
 impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
@@ -328,7 +331,7 @@ impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
             self.drive(
                 &mut lease,
                 &mut checkout,
-                Until::At(self.handler_deadline()),
+                Until::LinkReady(self.handler_deadline()),
             )
             .await?;
             Ok(Started {
@@ -387,9 +390,7 @@ impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
                     .acquire(id, &self.inner.owner, millis(at), self.lease_until(at))
                     .await?
                 {
-                    let checkout = self
-                        .process(claimed, Until::At(self.handler_deadline()), None)
-                        .await?;
+                    let checkout = self.process(claimed, Until::Waiting, None).await?;
                     return Ok(Verified::Applied {
                         state: checkout.state(),
                         hpp_status: checkout.hpp_status().cloned(),
@@ -471,11 +472,7 @@ impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
             let claimed = self.acquire_waiting(id).await?;
             let mut command = Some(command);
             let checkout = self
-                .process(
-                    claimed,
-                    Until::At(self.handler_deadline()),
-                    Some(&mut command),
-                )
+                .process(claimed, Until::Waiting, Some(&mut command))
                 .await?;
             Ok(view(&checkout, None))
         }
@@ -626,8 +623,10 @@ impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
                         checkout.handle_timeout(at);
                         continue;
                     }
-                    (Some(t), Until::At(limit))
+                    (Some(t), Until::LinkReady(limit))
                         if t <= limit
+                            && checkout.consumer_link().is_none()
+                            && !checkout.state().is_terminal()
                             && t < Timestamp::from_unix_millis(lease.expires_at).unwrap_or(t) =>
                     {
                         self.save(lease, checkout, &events, false, at).await?;

@@ -385,7 +385,7 @@ impl CheckoutStore {
                 .map_err(|_| StoreError::UnsupportedUrl(redact_url(url)))?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(Duration::from_secs(5))
                 .connect_with(options)
                 .await
                 .map_err(db)?;
