@@ -1,10 +1,10 @@
 //! Crash safety over real processes: `klarna-hpp-runtime-worker` binaries drive checkouts
 //! against the emulator from an SQLite file (WAL; one worker) or a PostgreSQL database (four
-//! workers) and are killed with SIGKILL at random instants
-//! (the emulator delays the money-moving calls, so many kills land between "in flight"
-//! committed and the answer persisted) and restarted, with faults on (503s, answers dropped
-//! after commit). Checked against the emulator's own ledger: 0 duplicate orders, 0 captures
-//! beyond an order's amount, 0 lost checkouts.
+//! workers) and are killed with SIGKILL at random instants (the emulator delays the
+//! money-moving calls, so many kills land between "in flight" committed and the answer
+//! persisted) and restarted, with faults on (503s and 429s on session reads, 500s on captures,
+//! answers dropped after commit). Checked against the emulator's own ledger: 0 duplicate
+//! orders, 0 captures beyond an order's amount, 0 lost checkouts.
 //!
 //! `KLARNA_HPP_CRASH_CHECKOUTS` (default 200) and `KLARNA_HPP_CRASH_SEED` size and seed it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -128,6 +128,8 @@ async fn crash_run(db: Db, workers: usize) {
     let sim = support::sim().await;
     for fault in [
         Fault::status("hpp.read_session", 503).times(40),
+        Fault::status("hpp.read_session", 429).retry_after(1).times(20),
+        Fault::status("om.create_capture", 500).times(10),
         Fault::drop_after_commit("kp.create_order").times(15),
         Fault::drop_after_commit("om.create_capture").times(15),
         Fault::delay("kp.create_order", 250).times(10_000),
