@@ -162,14 +162,19 @@ async fn fresh_pg() -> Result<String, BoxError> {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
     let name = format!("klarna_hpp_bench_{}", std::process::id());
     let mut conn = sqlx::PgConnection::connect(&server).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await?;
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&mut conn)
+        .await?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await?;
     let cut = server.rfind('/').ok_or("DATABASE_URL without a database")?;
     Ok(format!("{}/{name}", &server[..cut]))
 }
 
 fn fresh_sqlite(name: &str) -> String {
-    let path = std::env::temp_dir().join(format!("klarna-hpp-bench-{}-{name}.db", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("klarna-hpp-bench-{}-{name}.db", std::process::id()));
     let _ = std::fs::remove_file(&path);
     format!("sqlite:{}", path.display())
 }
@@ -203,7 +208,9 @@ async fn claim_latency(store: &CheckoutStore, have: &mut i64, total: i64) -> Res
     for i in 0..32 {
         let id = format!("due-{i}");
         if store.get(&id).await?.is_none() {
-            let mut lease = store.insert(&id, "AwaitingConsumer", b"{}", "bench", 0, 0).await?;
+            let mut lease = store
+                .insert(&id, "AwaitingConsumer", b"{}", "bench", 0, 0)
+                .await?;
             store.save(&mut lease, &save_release()).await?;
         }
     }
@@ -244,7 +251,10 @@ fn pgbench_tps(url: &str) -> Option<f64> {
         .filter_map(|e| e.ok())
         .map(|e| e.path().join("bin/pgbench"))
         .find(|p| p.exists())?;
-    let init = std::process::Command::new(&bin).args(["-i", "-s", "10", "-q", url]).output().ok()?;
+    let init = std::process::Command::new(&bin)
+        .args(["-i", "-s", "10", "-q", url])
+        .output()
+        .ok()?;
     if !init.status.success() {
         return None;
     }
@@ -285,7 +295,8 @@ async fn main() -> Result<(), BoxError> {
     let pg = fresh_pg().await?;
     let mut pg_writes = 0.0;
     for instances in [1, 2, 4] {
-        let (tps, writes) = durable(&pg, &api, &sim, n, instances, &format!("pg{instances}")).await?;
+        let (tps, writes) =
+            durable(&pg, &api, &sim, n, instances, &format!("pg{instances}")).await?;
         pg_writes = writes;
         println!(
             "PostgreSQL, {instances} instance(s): {tps:.1} checkouts/s = {:.3}x baseline; {writes:.1} row writes per checkout",
@@ -302,8 +313,14 @@ async fn main() -> Result<(), BoxError> {
         None => println!("pgbench not found: no ceiling measured"),
     }
     for (name, store) in [
-        ("SQLite", CheckoutStore::connect(&fresh_sqlite("claim")).await?),
-        ("PostgreSQL", CheckoutStore::connect(&fresh_pg().await?).await?),
+        (
+            "SQLite",
+            CheckoutStore::connect(&fresh_sqlite("claim")).await?,
+        ),
+        (
+            "PostgreSQL",
+            CheckoutStore::connect(&fresh_pg().await?).await?,
+        ),
     ] {
         let mut have = 0;
         let mut first = None;

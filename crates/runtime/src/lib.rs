@@ -62,7 +62,9 @@ pub mod store;
 pub mod telemetry;
 mod worker;
 
-pub use crate::runtime::{CheckoutView, Runtime, RuntimeConfig, RuntimeError, Started, Verified};
+pub use crate::runtime::{
+    inspect, CheckoutView, Runtime, RuntimeConfig, RuntimeError, Started, Verified,
+};
 pub use crate::store::{
     Backend, CheckoutRow, CheckoutStore, Hint, HintKind, Lease, OutboxEvent, StoreError,
     SCHEMA_VERSION,

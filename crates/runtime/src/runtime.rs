@@ -501,30 +501,7 @@ impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
 
     /// The checkout as stored (read-only; no lease): state, deadlines, order and amounts.
     pub async fn show(&self, checkout_id: &str) -> Result<CheckoutView, RuntimeError> {
-        let row = self
-            .inner
-            .store
-            .get(checkout_id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(checkout_id.to_owned()))?;
-        if let Some(reason) = row.quarantined {
-            return Err(StoreError::Quarantined {
-                checkout_id: checkout_id.to_owned(),
-                reason,
-            }
-            .into());
-        }
-        let snapshot = self.inner.store.snapshot(checkout_id).await?;
-        let checkout = Checkout::restore(self.inner.api.clone(), &snapshot).map_err(|e| {
-            RuntimeError::CorruptSnapshot {
-                checkout_id: checkout_id.to_owned(),
-                reason: e.to_string(),
-            }
-        })?;
-        Ok(view(
-            &checkout,
-            row.due_at.and_then(Timestamp::from_unix_millis),
-        ))
+        show_with(&self.inner.store, &self.inner.api, checkout_id).await
     }
 
     /// Restores a claimed checkout, resumes what a dead holder had in flight, applies the
@@ -845,4 +822,51 @@ fn view(checkout: &Checkout, due_at: Option<Timestamp>) -> CheckoutView {
         failure: checkout.failure().cloned(),
         due_at: due_at.or_else(|| checkout.poll_timeout()),
     }
+}
+
+/// The checkout as stored, without a runtime or Klarna credentials (for `checkouts show`):
+/// state, deadlines, order and amounts; no secrets. Read-only, no lease.
+pub async fn inspect(
+    store: &CheckoutStore,
+    checkout_id: &str,
+) -> Result<CheckoutView, RuntimeError> {
+    // Restoring rebuilds a request that was built but not sent; it is never sent from here,
+    // so the API it is built for does not matter.
+    let base = klarna_hpp_core::BaseUrl::klarna(
+        klarna_hpp_core::Region::Eu,
+        klarna_hpp_core::Environment::Playground,
+    );
+    let api = Api::new(
+        base,
+        klarna_hpp_core::Credentials::new("inspect", "inspect"),
+    );
+    show_with(store, &api, checkout_id).await
+}
+
+async fn show_with(
+    store: &CheckoutStore,
+    api: &Api,
+    checkout_id: &str,
+) -> Result<CheckoutView, RuntimeError> {
+    let row = store
+        .get(checkout_id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(checkout_id.to_owned()))?;
+    if let Some(reason) = row.quarantined {
+        return Err(StoreError::Quarantined {
+            checkout_id: checkout_id.to_owned(),
+            reason,
+        }
+        .into());
+    }
+    let snapshot = store.snapshot(checkout_id).await?;
+    let checkout =
+        restore(api, checkout_id, &snapshot).map_err(|reason| RuntimeError::CorruptSnapshot {
+            checkout_id: checkout_id.to_owned(),
+            reason,
+        })?;
+    Ok(view(
+        &checkout,
+        row.due_at.and_then(Timestamp::from_unix_millis),
+    ))
 }

@@ -132,6 +132,16 @@ async fn a_checkout_from_link_to_refund_through_the_merchant_api(db: Db) {
             "{expected} once in {kinds:?}"
         );
     }
+    // `checkouts show` without credentials sees the same, and no secret.
+    let shown = klarna_hpp_runtime::inspect(rt.store(), "api-1")
+        .await
+        .unwrap();
+    assert_eq!(
+        (shown.state, shown.captured, shown.refunded),
+        (State::Captured, support::amount(2), 10_000)
+    );
+    assert_eq!(shown.order_id.as_deref(), Some(order_id.as_str()));
+    assert!(!format!("{shown:?}").contains(sim.password()));
     let row = rt.store().get("api-1").await.unwrap().unwrap();
     assert_eq!(row.lease_owner, None, "released");
     assert_eq!(row.order_id.as_deref(), Some(order_id.as_str()));

@@ -128,7 +128,9 @@ async fn crash_run(db: Db, workers: usize) {
     let sim = support::sim().await;
     for fault in [
         Fault::status("hpp.read_session", 503).times(40),
-        Fault::status("hpp.read_session", 429).retry_after(1).times(20),
+        Fault::status("hpp.read_session", 429)
+            .retry_after(1)
+            .times(20),
         Fault::status("om.create_capture", 500).times(10),
         Fault::drop_after_commit("kp.create_order").times(15),
         Fault::drop_after_commit("om.create_capture").times(15),

@@ -89,14 +89,13 @@ pub async fn fresh_store(db: Db) -> (CheckoutStore, String) {
 pub async fn sim() -> SimHandle {
     // The transport installs rustls' provider the emulator's client needs too.
     let _ = klarna_hpp_async::ReqwestTransport::default();
-    Sim::start(
-        SimConfig::default()
-            .with_seed(11)
-            .with_callback_retry_delay(Duration::from_millis(50))
-            .with_callback_timeout(Duration::from_secs(2)),
-    )
-    .await
-    .unwrap()
+    let mut config = SimConfig::default()
+        .with_seed(11)
+        .with_callback_retry_delay(Duration::from_millis(50))
+        .with_callback_timeout(Duration::from_secs(2));
+    // The crash runs count every request the emulator saw.
+    config.log_limit = 1_000_000;
+    Sim::start(config).await.unwrap()
 }
 
 /// The emulator as Klarna.
