@@ -556,6 +556,9 @@ impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
                 }
                 lease.hints_applied = lease.hints_applied.max(hint.seq);
             }
+            // Every hint up to the claim's `hint_seq` was committed before the claim: it is
+            // either applied and gone (an earlier holder) or among those just applied.
+            lease.hints_applied = lease.hints_applied.max(hint_seq);
         }
         let mut refused = None;
         if let Some(slot) = command {

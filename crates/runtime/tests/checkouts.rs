@@ -222,6 +222,19 @@ async fn a_redirect_to_another_instance_is_queued_and_applied_once(db: Db) {
     let state = work_until(&a, "hint-1", 50, |s| s == State::OrderPlaced).await;
     assert_eq!(state, State::OrderPlaced);
     assert!(!a.store().has_hints("hint-1").await.unwrap());
+    // Once applied, the hint no longer keeps the row due: a later holder (here a command)
+    // releases it to the checkout's own due instant.
+    assert_eq!(
+        a.capture("hint-1", None).await.unwrap().state,
+        State::Captured
+    );
+    let row = a.store().get("hint-1").await.unwrap().unwrap();
+    let now = klarna_hpp_async::AsyncClock::now(&klarna_hpp_async::TokioClock).unix_millis();
+    assert!(
+        row.due_at.is_none_or(|d| d > now),
+        "due again at once: {:?}",
+        row.due_at
+    );
     // Applied once: one order, one read per hint at most.
     assert_eq!(support::sim_stats(&sim).await["orders"], 1);
     // The same redirect again is harmless (a verifying read, no second order).
@@ -233,7 +246,7 @@ async fn a_redirect_to_another_instance_is_queued_and_applied_once(db: Db) {
         matches!(
             again,
             Verified::Applied {
-                state: State::OrderPlaced,
+                state: State::Captured,
                 ..
             }
         ),
