@@ -157,10 +157,14 @@ async fn durable(
     Ok((n as f64 / secs, writes as f64 / n as f64))
 }
 
-async fn fresh_pg() -> Result<String, BoxError> {
-    let server = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let name = format!("klarna_hpp_bench_{}", std::process::id());
+fn pg_server() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+async fn fresh_pg(tag: &str) -> Result<String, BoxError> {
+    let server = pg_server();
+    let name = format!("klarna_hpp_bench_{}_{tag}", std::process::id());
     let mut conn = sqlx::PgConnection::connect(&server).await?;
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
         .execute(&mut conn)
@@ -292,7 +296,7 @@ async fn main() -> Result<(), BoxError> {
         "SQLite, 1 instance: {tps:.1} checkouts/s = {:.3}x baseline; {writes:.1} row writes per checkout",
         tps / base
     );
-    let pg = fresh_pg().await?;
+    let pg = fresh_pg("tp").await?;
     let mut pg_writes = 0.0;
     for instances in [1, 2, 4] {
         let (tps, writes) =
@@ -319,7 +323,7 @@ async fn main() -> Result<(), BoxError> {
         ),
         (
             "PostgreSQL",
-            CheckoutStore::connect(&fresh_pg().await?).await?,
+            CheckoutStore::connect(&fresh_pg("claim").await?).await?,
         ),
     ] {
         let mut have = 0;
@@ -337,5 +341,18 @@ async fn main() -> Result<(), BoxError> {
         }
     }
     sim.shutdown().await;
+    // The benchmark's databases and files go.
+    let mut conn = sqlx::PgConnection::connect(&pg_server()).await?;
+    for tag in ["tp", "claim"] {
+        let name = format!("klarna_hpp_bench_{}_{tag}", std::process::id());
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await?;
+        let file =
+            std::env::temp_dir().join(format!("klarna-hpp-bench-{}-{tag}.db", std::process::id()));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+        }
+    }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! configurations.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -30,10 +30,27 @@ fn unique() -> String {
     )
 }
 
-/// A fresh SQLite file path (the file does not exist yet).
+/// Whether the test process `pid` (from a database or file name) is gone.
+fn dead(pid: &str) -> bool {
+    pid.parse::<u32>().is_ok_and(|p| p != std::process::id())
+        && !Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// A fresh SQLite file path (the file does not exist yet). Files left by test processes that
+/// are gone are removed first.
 pub fn sqlite_path() -> PathBuf {
     let dir = std::env::temp_dir().join("klarna-hpp-runtime-tests");
     std::fs::create_dir_all(&dir).unwrap();
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    SWEPT.call_once(|| {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let pid = name.strip_prefix("rt_").and_then(|r| r.split('_').next());
+            if pid.is_some_and(dead) && entry.path().is_file() {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    });
     dir.join(format!("rt_{}.db", unique()))
 }
 
@@ -50,6 +67,26 @@ pub async fn pg_database() -> String {
     let mut conn = sqlx::PgConnection::connect(&server)
         .await
         .expect("PostgreSQL reachable (DATABASE_URL or 127.0.0.1:5432)");
+    // Databases left by test processes that are gone are dropped first (never another live
+    // run's).
+    let stale: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'klarna\\_hpp\\_rt\\_%'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    for db in stale {
+        let pid = db
+            .trim_start_matches("klarna_hpp_rt_")
+            .split('_')
+            .next()
+            .unwrap_or("");
+        if dead(pid) {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await;
+        }
+    }
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut conn)
         .await
