@@ -329,7 +329,7 @@ async fn main() -> Result<(), BoxError> {
         let mut have = 0;
         let mut first = None;
         for total in [10_000, 100_000, max_rows] {
-            if total < have {
+            if total <= have {
                 continue;
             }
             let ms = claim_latency(&store, &mut have, total).await?;
