@@ -575,8 +575,12 @@ impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
         }
     }
 
-    /// The step loop. Invariant (the recovery-point rule): every request leaves only after the
-    /// save that shows it taken is committed; every input is saved before the next request.
+    /// The step loop. Invariant (the recovery-point rule): a request that is not safe to
+    /// repeat (anything but a read or a session creation) leaves only after the save that
+    /// shows it taken is committed; the answer to such a request is committed before the next
+    /// request leaves; and no request leaves with less than the request timeout plus 1 s of
+    /// lease left (a save renews it). Reads and session creations whose answers are lost to a
+    /// crash are simply repeated from the last recovery point.
     pub(crate) async fn drive(
         &self,
         lease: &mut Lease,
@@ -584,6 +588,16 @@ impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
         until: Until,
     ) -> Result<(), RuntimeError> {
         let mut events: Vec<(String, String)> = Vec::new();
+        // An answer to a non-repeatable request applied but not yet committed.
+        let mut unsaved_answer = false;
+        let min_lease = i64::try_from(
+            self.inner
+                .config
+                .request_timeout
+                .saturating_add(Duration::from_secs(1))
+                .as_millis(),
+        )
+        .unwrap_or(i64::MAX);
         loop {
             let at = now();
             while let Some(event) = checkout.poll_event() {
@@ -621,14 +635,19 @@ impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
                     }
                 }
             }
-            // Recovery point: the snapshot that shows this request in flight is committed
-            // before a byte of it leaves, and the lease is renewed to outlive it.
-            self.save(lease, checkout, &events, false, at).await?;
-            events.clear();
             let Some((id, request)) = request else {
                 continue;
             };
             let operation = telemetry::operation(request.method(), request.uri().path());
+            let repeatable = telemetry::is_repeatable(operation);
+            if !repeatable || unsaved_answer || lease.expires_at - millis(at) < min_lease {
+                // Recovery point: the snapshot that shows this request in flight (and the
+                // answer before it) is committed before a byte of it leaves, and the lease is
+                // renewed to outlive it.
+                self.save(lease, checkout, &events, false, at).await?;
+                events.clear();
+                unsaved_answer = false;
+            }
             let span = tracing::info_span!(
                 "klarna_call",
                 operation,
@@ -681,6 +700,7 @@ impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
                     checkout.handle_transport_error(id, e.failure, at)
                 }
             };
+            unsaved_answer |= !repeatable;
             span.in_scope(|| tracing::debug!("klarna call done"));
             if let Err(e) = fed {
                 tracing::error!(error = %e, "the checkout refused its own response");

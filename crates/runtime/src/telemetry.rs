@@ -62,6 +62,21 @@ pub fn operation(method: &Method, path: &str) -> &'static str {
     }
 }
 
+/// Whether a request of this operation may be repeated after a crash without harm: reads, and
+/// session creations (a repeated one leaves an unused session behind). Everything else (orders,
+/// captures, refunds, cancels, disables, distributions, and anything unrecognised) is
+/// committed as in flight before it is sent.
+pub fn is_repeatable(operation: &str) -> bool {
+    matches!(
+        operation,
+        "kp.create_session"
+            | "kp.read_session"
+            | "hpp.create_session"
+            | "hpp.read_session"
+            | "om.get_order"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +95,8 @@ mod tests {
             "om.create_capture"
         );
         assert_eq!(operation(&Method::PUT, "/x/y"), "other");
+        assert!(!is_repeatable("other"));
+        assert!(!is_repeatable("kp.create_order"));
+        assert!(is_repeatable("hpp.read_session"));
     }
 }
