@@ -31,18 +31,22 @@
 //! ## The rules that make it crash-safe
 //!
 //! - **Recovery points.** The runtime drives the core step by step: after every input it
-//!   drains the events into the outbox, takes the next request (which marks it in flight in the
-//!   checkout), and commits the snapshot, the events and the lease renewal in one transaction
-//!   *before* the request leaves. After a crash the stored snapshot therefore shows every
-//!   request that may have left; [`Checkout::resume_after_restart`] treats it as an unknown
-//!   outcome, which the core resolves exactly once (same idempotency key, byte-identical
-//!   place-order body, or a verifying read).
+//!   drains the events into the outbox and takes the next request (which marks it in flight in
+//!   the checkout). A request that is not safe to repeat (place order, capture, refund, cancel,
+//!   disable, distribute) leaves only after the snapshot showing it in flight, the events and a
+//!   lease renewal are committed in one transaction, and its answer is committed before any
+//!   other request leaves; reads and session creations ride on the next commit and are simply
+//!   repeated after a crash. After a crash the stored snapshot therefore shows every
+//!   money-moving request that may have left; [`Checkout::resume_after_restart`] treats it as an
+//!   unknown outcome, which the core resolves exactly once (same idempotency key,
+//!   byte-identical place-order body, or a verifying read).
 //! - **Fencing.** Every write is `UPDATE … WHERE id = ? AND lease_owner = ? AND version = ?`;
 //!   a claim bumps the version. A holder whose lease was taken over gets
 //!   [`StoreError::LeaseLost`] and its write is dropped.
 //! - **Leases outlive requests by construction.** The lease is
-//!   [`RuntimeConfig::lease_duration`] = request timeout + margin; every send follows a save
-//!   that renews it, and the runtime abandons a call after the request timeout.
+//!   [`RuntimeConfig::lease_duration`] = request timeout + margin; no request leaves with less
+//!   than the request timeout + 1 s of lease left (a save renews it first), and the runtime
+//!   abandons a call after the request timeout.
 //!
 //! `docs/runtime.md` describes each crash case, running several instances, and outgrowing one
 //! machine.

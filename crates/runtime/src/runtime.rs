@@ -88,7 +88,8 @@ impl RuntimeConfig {
     }
 
     /// The lease: the request timeout plus the margin, by construction longer than any request
-    /// the holder sends (every send follows a save that renews the lease to this).
+    /// the holder sends (no request leaves with less than the request timeout + 1 s of lease
+    /// left; a save renews the lease to this first).
     pub fn lease_duration(&self) -> Duration {
         self.request_timeout
             .saturating_add(self.lease_margin.max(Duration::from_secs(1)))
