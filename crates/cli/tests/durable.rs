@@ -68,16 +68,16 @@ fn demo_id(run: &Run) -> String {
         .find(|l| l.contains("runtime: checkout demo-"))
         .unwrap_or_else(|| panic!("no checkout id in\n{}", run.transcript()));
     let start = line.find("demo-").unwrap();
-    line[start..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned()
+    line[start..].split_whitespace().next().unwrap().to_owned()
 }
 
 async fn stored_state(db: &str, id: &str) -> (String, Option<String>, Vec<String>) {
     let store = CheckoutStore::connect(db).await.unwrap();
-    let row = store.get(id).await.unwrap().expect("the checkout is stored");
+    let row = store
+        .get(id)
+        .await
+        .unwrap()
+        .expect("the checkout is stored");
     let kinds = store
         .events_of(id)
         .await
@@ -121,7 +121,11 @@ fn demo_drives_its_checkout_through_the_runtime_into_the_sqlite_file() {
             let count = |k: &str| kinds.iter().filter(|x| x.as_str() == k).count();
             assert_eq!(count("OrderPlaced"), 1, "{kinds:?}");
             assert_eq!(count("Captured"), 1, "{kinds:?}");
-            assert_eq!(count("Authorized"), usize::from(mode == "none"), "{kinds:?}");
+            assert_eq!(
+                count("Authorized"),
+                usize::from(mode == "none"),
+                "{kinds:?}"
+            );
         }
     }
 }
@@ -174,11 +178,16 @@ fn checkouts_list_and_show_read_a_demo_database_without_secrets() {
     ];
     let mut it = kinds.iter();
     for w in wanted {
-        assert!(it.any(|k| *k == w), "{w} missing or out of order in {kinds:?}");
+        assert!(
+            it.any(|k| *k == w),
+            "{w} missing or out of order in {kinds:?}"
+        );
     }
     let declined_show = env.run(&["checkouts", "show", &declined, "--database", &db]);
     assert_eq!(declined_show.code, 0);
-    assert!(declined_show.stdout.contains("state                 Disabled"));
+    assert!(declined_show
+        .stdout
+        .contains("state                 Disabled"));
     let unknown = env.run(&["checkouts", "show", "demo-0", "--database", &db]);
     transcript.push_str(&unknown.transcript());
     let bad_url = env.run(&["checkouts", "list", "--database", "mysql://h/db"]);
@@ -237,7 +246,12 @@ fn worker_process_drives_a_checkout_to_completion_and_stops_on_sigterm() {
     // The shop: starts the checkout and leaves the rest to the worker.
     let runtime = rt.block_on(async {
         let store = CheckoutStore::connect(&db).await.unwrap();
-        Runtime::new(store, api, ReqwestTransport::default(), RuntimeConfig::default())
+        Runtime::new(
+            store,
+            api,
+            ReqwestTransport::default(),
+            RuntimeConfig::default(),
+        )
     });
 
     let mut cmd = env.command(&[
@@ -271,7 +285,10 @@ fn worker_process_drives_a_checkout_to_completion_and_stops_on_sigterm() {
         if view.state == State::Captured || view.state.is_terminal() {
             break view;
         }
-        assert!(Instant::now() < deadline, "the worker did not finish: {view:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the worker did not finish: {view:?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(view.state, State::Captured);
