@@ -1,20 +1,36 @@
-//! The demo: one checkout against the embedded emulator, with a simulated consumer and a tiny
-//! merchant web server receiving the browser's return and Klarna's status callbacks.
+//! The demo: one checkout through the durable runtime (`klarna-hpp-runtime`) on an SQLite file,
+//! against the embedded emulator, with a simulated consumer and a tiny merchant web server
+//! receiving the browser's return and Klarna's status callbacks.
+//!
+//! The runtime does the work: `Runtime::start` stores the checkout and creates the sessions; the
+//! shop's web handlers hand redirects and callbacks to the runtime (each applied with a
+//! verifying read, load → apply → persist); an in-process `Worker` polls, places the order on
+//! authorization and captures it on placement (the runtime's policies), and enforces the
+//! deadlines; the final state is read back from the store. The demo only prints what the
+//! runtime committed (the outbox events) and plays the merchant's one manual decision: disable
+//! the session when the consumer gives up.
 
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::Mutex;
+use std::sync::mpsc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use klarna_hpp_blocking::{Clock, Driver, Transport, TransportError, UreqTransport};
-use klarna_hpp_core::checkout::{Checkout, CheckoutConfig, Event, State};
+use klarna_hpp_async::{AsyncTransport, ReqwestTransport};
+use klarna_hpp_core::checkout::{CheckoutConfig, Event, State};
 use klarna_hpp_core::hpp::{HppStatus, MerchantUrls, Options, PlaceOrderMode};
 use klarna_hpp_core::http::{Request, Response};
 use klarna_hpp_core::kp::SessionCreate;
 use klarna_hpp_core::model::{OrderLine, OrderLineType};
 use klarna_hpp_core::template::UrlKind;
-use klarna_hpp_core::{Api, BaseUrl, Credentials, Timestamp};
-use klarna_hpp_sim::{Sim, SimConfig, SimHandle};
+use klarna_hpp_core::transport::TransportError;
+use klarna_hpp_core::{Api, BaseUrl, Credentials};
+use klarna_hpp_runtime::{
+    CheckoutStore, CheckoutView, Runtime, RuntimeConfig, RuntimeError, Verified, Worker,
+    WorkerConfig,
+};
+use klarna_hpp_sim::{ClockMode, Sim, SimConfig, SimHandle};
 
+use crate::durable;
+use crate::error::CliError;
 use crate::{Mode, Outcome};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -48,70 +64,45 @@ enum Web {
     Redirect { uri: String },
 }
 
-/// Prints lines stamped with real elapsed time and the emulator's (virtual) clock.
-struct Timeline<'a> {
+/// Prints lines stamped with the real time elapsed.
+struct Timeline {
     start: Instant,
-    sim: &'a SimHandle,
-    sim_start: Timestamp,
 }
 
-impl Timeline<'_> {
+impl Timeline {
     fn say(&self, text: impl AsRef<str>) {
         let real = self.start.elapsed().as_secs_f64() * 1000.0;
-        let virt = sim_now(self.sim).duration_since(self.sim_start).as_secs();
-        println!(
-            "[{real:>8.1} ms | t+{:02}:{:02}:{:02}] {}",
-            virt / 3600,
-            virt / 60 % 60,
-            virt % 60,
-            text.as_ref()
-        );
-    }
-}
-
-fn sim_now(sim: &SimHandle) -> Timestamp {
-    Timestamp::from_offset_date_time(sim.now()).unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
-/// The emulator's clock: waiting advances it (virtual time), so hours pass in milliseconds.
-struct SimClock<'a>(&'a SimHandle);
-
-impl Clock for SimClock<'_> {
-    fn now(&self) -> Timestamp {
-        sim_now(self.0)
-    }
-
-    fn sleep_until(&self, deadline: Timestamp) {
-        let wait = deadline.duration_since(self.now());
-        if wait > Duration::ZERO {
-            // The emulator's clock counts whole milliseconds: round up, or a deadline a
-            // fraction of a millisecond away would never be reached.
-            let millis = u64::try_from(wait.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX);
-            self.0.advance(Duration::from_millis(millis));
-        }
+        println!("[{real:>8.1} ms] {}", text.as_ref());
     }
 }
 
 /// Logs every request and response (method, path, status, time taken) on the timeline.
-struct Logged<'a, T> {
-    inner: T,
-    timeline: &'a Timeline<'a>,
+struct Logged {
+    inner: ReqwestTransport,
+    timeline: Arc<Timeline>,
 }
 
-impl<T: Transport> Transport for Logged<'_, T> {
-    fn send(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, TransportError> {
-        let line = format!("{} {}", request.method(), redact_path(request.uri().path()));
-        let started = Instant::now();
-        let result = self.inner.send(request);
-        let took = started.elapsed().as_secs_f64() * 1000.0;
-        match &result {
-            Ok(r) => self.timeline.say(format!(
-                "  → {line}  ← {} ({took:.1} ms)",
-                r.status().as_u16()
-            )),
-            Err(e) => self.timeline.say(format!("  → {line}  ✗ {e}")),
+impl AsyncTransport for Logged {
+    fn send(
+        &self,
+        request: Request<Vec<u8>>,
+    ) -> impl std::future::Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send {
+        let inner = self.inner.clone();
+        let timeline = Arc::clone(&self.timeline);
+        async move {
+            let line = format!("{} {}", request.method(), redact_path(request.uri().path()));
+            let started = Instant::now();
+            let result = inner.send(request).await;
+            let took = started.elapsed().as_secs_f64() * 1000.0;
+            match &result {
+                Ok(r) => timeline.say(format!(
+                    "  → {line}  ← {} ({took:.1} ms)",
+                    r.status().as_u16()
+                )),
+                Err(e) => timeline.say(format!("  → {line}  ✗ {e}")),
+            }
+            result
         }
-        result
     }
 }
 
@@ -148,31 +139,84 @@ fn session() -> SessionCreate {
     s
 }
 
-/// Runs the demo checkout and prints its timeline.
-pub(crate) fn run(mode: Mode, outcome: Outcome, seed: u64) -> Result<(), BoxError> {
-    let sim = Sim::start_background(SimConfig::default().with_seed(seed))?;
-    let timeline = Timeline {
+fn unix_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// How far into its life the session is when the demo starts, for `--outcome expire`: the
+/// emulator's clock starts this far behind the machine's, so the 47 hours the consumer stays
+/// away have passed a few seconds into the run.
+const EXPIRE_HEAD_START: Duration = Duration::from_secs(47 * 3600 - 4);
+
+fn other(e: impl std::fmt::Display) -> CliError {
+    CliError::Other(e.to_string())
+}
+
+fn runtime_error(e: RuntimeError) -> CliError {
+    match e {
+        RuntimeError::Store(e) => durable::store_error(e),
+        other => CliError::Other(other.to_string()),
+    }
+}
+
+/// Runs the demo checkout through the runtime and prints its timeline.
+pub(crate) fn run(
+    mode: Mode,
+    outcome: Outcome,
+    seed: u64,
+    database: Option<String>,
+) -> Result<(), CliError> {
+    let database = database.unwrap_or_else(|| {
+        let path = std::env::temp_dir().join(format!(
+            "klarna-hpp-demo-{}-{}.db",
+            std::process::id(),
+            unix_millis()
+        ));
+        format!("sqlite://{}", path.display())
+    });
+    // The runtime reads the machine's clock: the emulator's runs with it (from now, or for
+    // `expire` from 47 hours before, see EXPIRE_HEAD_START).
+    let mut start = time::OffsetDateTime::now_utc();
+    if outcome == Outcome::Expire {
+        start -= EXPIRE_HEAD_START;
+    }
+    let sim = Sim::start_background(
+        SimConfig::default()
+            .with_seed(seed)
+            .with_clock(ClockMode::Real)
+            .with_start_time(start),
+    )
+    .map_err(other)?;
+    let timeline = Arc::new(Timeline {
         start: Instant::now(),
-        sim: &sim,
-        sim_start: sim_now(&sim),
-    };
+    });
     timeline.say(format!("Klarna emulator on {}", sim.base_url()));
 
     // The merchant's web server: the consumer's browser returns here, Klarna posts callbacks.
-    let shop = tiny_http::Server::http("127.0.0.1:0")?;
+    let shop = tiny_http::Server::http("127.0.0.1:0").map_err(other)?;
     let shop_port = shop
         .server_addr()
         .to_ip()
         .map(|a| a.port())
-        .ok_or("shop server has no port")?;
+        .ok_or_else(|| other("shop server has no port"))?;
     let shop_url = format!("http://127.0.0.1:{shop_port}");
     timeline.say(format!("merchant web server on {shop_url}"));
-    let (web_tx, web_rx) = mpsc::channel();
+    let (web_tx, web_rx) = tokio::sync::mpsc::unbounded_channel();
+    let rt = durable::tokio()?;
 
     let result = std::thread::scope(|scope| {
         let shop = &shop;
         scope.spawn(move || serve_shop(shop, web_tx));
-        let result = checkout(&sim, &timeline, &shop_url, mode, outcome, &web_rx, scope);
+        let demo = Demo {
+            sim: &sim,
+            timeline: Arc::clone(&timeline),
+            shop: shop_url.clone(),
+            mode,
+            outcome,
+        };
+        let result = rt.block_on(demo.checkout(&database, web_rx, scope));
         shop.unblock();
         result
     });
@@ -180,11 +224,12 @@ pub(crate) fn run(mode: Mode, outcome: Outcome, seed: u64) -> Result<(), BoxErro
         "done in {:.1} ms",
         timeline.start.elapsed().as_secs_f64() * 1000.0
     ));
+    rt.shutdown_timeout(Duration::from_secs(5));
     sim.shutdown_blocking();
     result
 }
 
-fn serve_shop(shop: &tiny_http::Server, tx: Sender<Web>) {
+fn serve_shop(shop: &tiny_http::Server, tx: tokio::sync::mpsc::UnboundedSender<Web>) {
     for mut request in shop.incoming_requests() {
         let uri = request.url().to_owned();
         let mut body = Vec::new();
@@ -201,160 +246,280 @@ fn serve_shop(shop: &tiny_http::Server, tx: Sender<Web>) {
     }
 }
 
-#[allow(clippy::too_many_lines)]
-fn checkout<'s>(
-    sim: &'s SimHandle,
-    timeline: &'s Timeline<'s>,
-    shop: &str,
+struct Demo<'a> {
+    sim: &'a SimHandle,
+    timeline: Arc<Timeline>,
+    shop: String,
     mode: Mode,
     outcome: Outcome,
-    web: &Receiver<Web>,
-    scope: &'s std::thread::Scope<'s, '_>,
-) -> Result<(), BoxError> {
-    let api = Api::new(
-        BaseUrl::custom(sim.base_url())?,
-        Credentials::new(sim.username(), sim.password()),
-    );
-    let place_order_mode = match mode {
+}
+
+impl<'a> Demo<'a> {
+    fn config(&self) -> CheckoutConfig {
+        let shop = &self.shop;
+        let place_order_mode = place_order_mode(self.mode);
+        let success = match self.mode {
+            Mode::None => format!(
+                "{shop}/shop/success?sid={{{{session_id}}}}&token={{{{authorization_token}}}}"
+            ),
+            _ => format!("{shop}/shop/success?sid={{{{session_id}}}}&order={{{{order_id}}}}"),
+        };
+        let urls = MerchantUrls::default()
+            .with(UrlKind::Success, success)
+            .with(
+                UrlKind::Cancel,
+                format!("{shop}/shop/cancel?sid={{{{session_id}}}}"),
+            )
+            .with(
+                UrlKind::Failure,
+                format!("{shop}/shop/failure?sid={{{{session_id}}}}"),
+            )
+            .with(
+                UrlKind::Error,
+                format!("{shop}/shop/error?sid={{{{session_id}}}}"),
+            )
+            .with(UrlKind::StatusUpdate, format!("{shop}/klarna/callback"));
+        // A new id per run: the database may hold earlier runs' checkouts.
+        let id = format!("demo-{}", unix_millis());
+        let mut config = CheckoutConfig::new(id, "demo-seed-0123456789abcdef", session())
+            .merchant_urls(urls)
+            .options(
+                Options::default()
+                    .with_place_order_mode(place_order_mode)
+                    .with_page_title("Demo shop"),
+            );
+        if self.outcome == Outcome::Expire {
+            // The run lasts seconds: a one-second safety margin instead of a minute.
+            config = config.safety_margin(Duration::from_secs(1));
+        }
+        config
+    }
+
+    #[allow(clippy::too_many_lines)]
+    async fn checkout<'s>(
+        self,
+        database: &str,
+        mut web: tokio::sync::mpsc::UnboundedReceiver<Web>,
+        scope: &'s std::thread::Scope<'s, '_>,
+    ) -> Result<(), CliError>
+    where
+        'a: 's,
+    {
+        let timeline = &self.timeline;
+        let store = CheckoutStore::connect(database)
+            .await
+            .map_err(durable::store_error)?;
+        timeline.say(format!("checkouts stored in {database}"));
+        let api = Api::new(
+            BaseUrl::custom(self.sim.base_url()).map_err(other)?,
+            Credentials::new(self.sim.username(), self.sim.password()),
+        );
+        let config = RuntimeConfig::default()
+            .request_timeout(Duration::from_secs(10))
+            .place_order_on_authorization(true)
+            .capture_on_order(self.mode != Mode::Capture);
+        let transport = || Logged {
+            inner: ReqwestTransport::with_timeouts(Duration::from_secs(5), Duration::from_secs(10)),
+            timeline: Arc::clone(timeline),
+        };
+        // The shop's web handlers and the worker are separate lease holders, as they would be in
+        // separate processes.
+        let shop = Runtime::new(store.clone(), api.clone(), transport(), config.clone());
+        let worker = Worker::new(
+            Runtime::new(store.clone(), api, transport(), config),
+            WorkerConfig::default().idle(Duration::from_millis(100)),
+        );
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let worker = tokio::spawn(worker.run(async move {
+            let _ = stop_rx.await;
+        }));
+        timeline.say(format!(
+            "runtime: worker running; policies: place the order on authorization, {}",
+            if self.mode == Mode::Capture {
+                "HPP captures"
+            } else {
+                "capture on placement (goods ship at once)"
+            }
+        ));
+
+        let result = self.drive(&shop, &mut web, scope).await;
+        let _ = stop_tx.send(());
+        let _ = worker.await;
+        let result = match result {
+            Ok(id) => self.report(&shop, &id).await,
+            Err(e) => Err(e),
+        };
+        store.close().await;
+        result
+    }
+
+    /// Starts the checkout and follows it until it ends; returns its id.
+    async fn drive<'s>(
+        &self,
+        shop: &Runtime<Logged>,
+        web: &mut tokio::sync::mpsc::UnboundedReceiver<Web>,
+        scope: &'s std::thread::Scope<'s, '_>,
+    ) -> Result<String, CliError>
+    where
+        'a: 's,
+    {
+        let timeline = &self.timeline;
+        let started = shop.start(self.config()).await.map_err(runtime_error)?;
+        let id = started.checkout_id.clone();
+        timeline.say(format!(
+            "runtime: checkout {id} started and stored ({:?}): mode {}, consumer will {:?}",
+            started.state,
+            place_order_mode(self.mode),
+            self.outcome
+        ));
+        let link = started
+            .link
+            .ok_or_else(|| other("Klarna gave no consumer link within the handler wait"))?;
+        if self.outcome == Outcome::Expire {
+            timeline.say(
+                "the consumer never comes: the session is 47 hours old (the emulator's clock \
+                 started then), its deadline is seconds away",
+            );
+        } else {
+            let sim = self.sim;
+            let tl = Arc::clone(timeline);
+            let session = link.session_id.clone();
+            let page = link.redirect_url.clone().unwrap_or_default();
+            let outcome = self.outcome;
+            scope.spawn(move || consumer(sim, &tl, &session, &page, outcome));
+        }
+        let mut seen = 0i64;
+        let mut disabled = false;
+        let give_up = Instant::now() + Duration::from_secs(120);
+        loop {
+            // Print what the runtime committed, and play the merchant's manual decision.
+            let events = shop.store().events_of(&id).await.map_err(runtime_store)?;
+            let last = seen;
+            for e in events.iter().filter(|e| e.seq > last) {
+                seen = e.seq;
+                let event: Option<Event> = serde_json::from_str(&e.payload).ok();
+                let text = event.as_ref().map_or_else(|| e.kind.clone(), describe);
+                timeline.say(format!("event {}: {text}", e.seq));
+                match &event {
+                    Some(Event::Authorized { .. }) => timeline
+                        .say("runtime: placing the order with the authorization token (policy)"),
+                    Some(Event::OrderPlaced { .. }) if self.mode != Mode::Capture => {
+                        timeline
+                            .say("runtime: goods ship at once; capturing the full amount (policy)");
+                    }
+                    Some(Event::StatusChanged { status }) if !disabled => {
+                        let gives_up = matches!(
+                            (self.outcome, status),
+                            (Outcome::Decline, HppStatus::Failed)
+                                | (Outcome::Cancel, HppStatus::Back)
+                        );
+                        if gives_up {
+                            disabled = true;
+                            timeline.say("merchant: the consumer gave up; disabling the session");
+                            match shop.disable(&id).await {
+                                Ok(view) => {
+                                    timeline.say(format!("runtime: disable → {:?}", view.state))
+                                }
+                                Err(e) => timeline.say(format!("runtime: disable refused: {e}")),
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let view = shop.show(&id).await.map_err(runtime_error)?;
+            if done(&view) {
+                return Ok(id);
+            }
+            if Instant::now() >= give_up {
+                return Err(other(format!(
+                    "the demo did not finish: checkout {id} is still {:?}",
+                    view.state
+                )));
+            }
+            // The shop's web handlers: each redirect or callback goes to the runtime.
+            match tokio::time::timeout(Duration::from_millis(100), web.recv()).await {
+                Ok(Some(msg)) => self.handle(shop, &id, msg).await,
+                Ok(None) => return Err(other("the shop server stopped")),
+                Err(_) => {}
+            }
+        }
+    }
+
+    async fn handle(&self, shop: &Runtime<Logged>, id: &str, msg: Web) {
+        let timeline = &self.timeline;
+        match msg {
+            Web::Callback { uri, body } => match shop.handle_callback(id, &uri, &body).await {
+                Ok(v) => timeline.say(format!("status callback → runtime: {}", verified(&v))),
+                Err(e) => timeline.say(format!("status callback refused: {e}")),
+            },
+            Web::Redirect { uri } => {
+                let path = uri.split('?').next().unwrap_or_default().to_owned();
+                match shop.handle_redirect(id, &uri).await {
+                    Ok(v) => timeline.say(format!(
+                        "consumer back at the shop ({path}) → runtime: {}",
+                        verified(&v)
+                    )),
+                    Err(e) => timeline.say(format!("redirect to {path} refused: {e}")),
+                }
+            }
+        }
+    }
+
+    /// The final state, read back from the store.
+    async fn report(&self, shop: &Runtime<Logged>, id: &str) -> Result<(), CliError> {
+        let timeline = &self.timeline;
+        let view = shop.show(id).await.map_err(runtime_error)?;
+        let row = shop
+            .store()
+            .get(id)
+            .await
+            .map_err(runtime_store)?
+            .ok_or_else(|| other(format!("checkout {id} is not in the store")))?;
+        timeline.say(format!(
+            "final state (from the store): {}; order {}; captured {} of {}; refunded {}",
+            row.state,
+            view.order_id.as_deref().unwrap_or("-"),
+            view.captured,
+            session().order_amount,
+            view.refunded
+        ));
+        let callbacks = self.sim.callbacks();
+        timeline.say(format!(
+            "Klarna sent {} status callback(s)",
+            callbacks.len()
+        ));
+        Ok(())
+    }
+}
+
+fn runtime_store(e: klarna_hpp_runtime::StoreError) -> CliError {
+    durable::store_error(e)
+}
+
+fn place_order_mode(mode: Mode) -> PlaceOrderMode {
+    match mode {
         Mode::None => PlaceOrderMode::None,
         Mode::Place => PlaceOrderMode::PlaceOrder,
         Mode::Capture => PlaceOrderMode::CaptureOrder,
-    };
-    let success = match mode {
-        Mode::None => {
-            format!("{shop}/shop/success?sid={{{{session_id}}}}&token={{{{authorization_token}}}}")
-        }
-        _ => format!("{shop}/shop/success?sid={{{{session_id}}}}&order={{{{order_id}}}}"),
-    };
-    let urls = MerchantUrls::default()
-        .with(UrlKind::Success, success)
-        .with(
-            UrlKind::Cancel,
-            format!("{shop}/shop/cancel?sid={{{{session_id}}}}"),
-        )
-        .with(
-            UrlKind::Failure,
-            format!("{shop}/shop/failure?sid={{{{session_id}}}}"),
-        )
-        .with(
-            UrlKind::Error,
-            format!("{shop}/shop/error?sid={{{{session_id}}}}"),
-        )
-        .with(UrlKind::StatusUpdate, format!("{shop}/klarna/callback"));
-    let config = CheckoutConfig::new("demo-1001", "demo-seed-0123456789abcdef", session())
-        .merchant_urls(urls)
-        .options(
-            Options::default()
-                .with_place_order_mode(place_order_mode.clone())
-                .with_page_title("Demo shop"),
-        );
-    let transport = Logged {
-        inner: UreqTransport::default(),
-        timeline,
-    };
-    let driver = Driver::new(transport, SimClock(sim));
-    let mut co = Checkout::new(api, config, driver.now())?;
-    timeline.say(format!(
-        "checkout {} started: mode {place_order_mode}, consumer will {outcome:?}",
-        co.checkout_id()
-    ));
-    let consumer_started = Mutex::new(false);
-    let mut jumped = false;
-    let mut steps = 0u32;
-    loop {
-        steps += 1;
-        if steps > 20_000 {
-            return Err("the demo did not finish".into());
-        }
-        while let Ok(msg) = web.try_recv() {
-            feed(&mut co, msg, &driver, timeline);
-        }
-        while let Some(event) = driver.next_event_until(&mut co, driver.now()) {
-            timeline.say(format!("event: {}", describe(&event)));
-            react(
-                &mut co,
-                &event,
-                &driver,
-                timeline,
-                mode,
-                outcome,
-                sim,
-                scope,
-                &consumer_started,
-            )?;
-        }
-        if done(&co) {
-            break;
-        }
-        // Give the consumer's browser and Klarna's callbacks a moment (real time) ...
-        match web.recv_timeout(Duration::from_millis(150)) {
-            Ok(msg) => {
-                feed(&mut co, msg, &driver, timeline);
-                continue;
-            }
-            Err(RecvTimeoutError::Disconnected) => return Err("the shop server stopped".into()),
-            Err(RecvTimeoutError::Timeout) => {}
-        }
-        // ... then let virtual time pass to the checkout's next timeout.
-        if outcome == Outcome::Expire
-            && !jumped
-            && co.state() == State::AwaitingConsumer
-            && co.hpp_status().is_some()
-        {
-            jumped = true;
-            timeline.say("the consumer never comes: 47 hours pass");
-            sim.advance(Duration::from_secs(47 * 3600));
-        }
-        match co.poll_timeout() {
-            Some(at) => {
-                driver.clock().sleep_until(at);
-                co.handle_timeout(driver.now());
-            }
-            None => break,
-        }
     }
-    timeline.say(format!(
-        "final state: {:?}; order {}; captured {} of {}; refunded {}",
-        co.state(),
-        co.order_id().unwrap_or("-"),
-        co.captured_amount(),
-        session().order_amount,
-        co.refunded_amount()
-    ));
-    let callbacks = sim.callbacks();
-    timeline.say(format!(
-        "Klarna sent {} status callback(s)",
-        callbacks.len()
-    ));
-    Ok(())
 }
 
-fn done(co: &Checkout) -> bool {
-    co.state().is_terminal() || co.state() == State::Captured
-}
-
-fn feed<T: Transport>(
-    co: &mut Checkout,
-    msg: Web,
-    driver: &Driver<T, SimClock<'_>>,
-    timeline: &Timeline<'_>,
-) {
-    let now = driver.now();
-    match msg {
-        Web::Callback { uri, body } => match co.handle_callback(&uri, &body, now) {
-            Ok(o) => timeline.say(format!("status callback received: {o:?}")),
-            Err(e) => timeline.say(format!("status callback refused: {e}")),
+fn verified(v: &Verified) -> String {
+    match v {
+        Verified::Applied {
+            state, hpp_status, ..
+        } => match hpp_status {
+            Some(s) => format!("applied: HPP {s}, checkout {state:?}"),
+            None => format!("applied: checkout {state:?}"),
         },
-        Web::Redirect { uri } => {
-            let path = uri.split('?').next().unwrap_or_default().to_owned();
-            match co.handle_redirect(&uri, now) {
-                Ok(kind) => timeline.say(format!(
-                    "consumer back at the shop ({path}): {kind:?} — verifying by reading"
-                )),
-                Err(e) => timeline.say(format!("redirect to {path} refused: {e}")),
-            }
-        }
+        Verified::Queued => "queued for the instance holding the checkout".to_owned(),
+        _ => "applied".to_owned(),
     }
+}
+
+fn done(view: &CheckoutView) -> bool {
+    view.state.is_terminal() || view.state == State::Captured
 }
 
 fn describe(event: &Event) -> String {
@@ -367,61 +532,13 @@ fn describe(event: &Event) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn react<'s, T: Transport>(
-    co: &mut Checkout,
-    event: &Event,
-    driver: &Driver<T, SimClock<'_>>,
-    timeline: &'s Timeline<'s>,
-    mode: Mode,
-    outcome: Outcome,
-    sim: &'s SimHandle,
-    scope: &'s std::thread::Scope<'s, '_>,
-    consumer_started: &Mutex<bool>,
-) -> Result<(), BoxError> {
-    let now = driver.now();
-    match event {
-        Event::ConsumerLinkReady(link) => {
-            let mut started = consumer_started.lock().map_err(|_| "lock")?;
-            if !*started && outcome != Outcome::Expire {
-                *started = true;
-                let id = link.session_id.clone();
-                let page = link.redirect_url.clone().unwrap_or_default();
-                scope.spawn(move || consumer(sim, timeline, &id, &page, outcome));
-            }
-        }
-        Event::StatusChanged { status } => {
-            let give_up = matches!(
-                (outcome, status),
-                (Outcome::Decline, HppStatus::Failed) | (Outcome::Cancel, HppStatus::Back)
-            );
-            if give_up {
-                timeline.say("merchant: the consumer gave up; disabling the session");
-                co.disable(now)?;
-            }
-        }
-        Event::Authorized { .. } => {
-            timeline.say("merchant: placing the order with the authorization token");
-            co.place_order(None, now)?;
-        }
-        Event::OrderUpdated {
-            captured_amount: 0, ..
-        } if mode != Mode::Capture => {
-            timeline.say("merchant: goods shipped; capturing the full amount");
-            co.capture(None, now)?;
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
 /// One consumer action on the hosted page.
 type Act = fn(
     &klarna_hpp_sim::Consumer<'_>,
 ) -> Result<klarna_hpp_sim::ConsumerOutcome, klarna_hpp_sim::ConsumerError>;
 
 /// The consumer: opens the hosted page (real HTTP), acts, and follows the redirect back.
-fn consumer(sim: &SimHandle, timeline: &Timeline<'_>, id: &str, page: &str, outcome: Outcome) {
+fn consumer(sim: &SimHandle, timeline: &Timeline, id: &str, page: &str, outcome: Outcome) {
     std::thread::sleep(Duration::from_millis(120));
     match ureq::get(page).call() {
         Ok(r) => timeline.say(format!(

@@ -56,6 +56,9 @@ pub(crate) enum CliError {
     /// No answer at all.
     #[error("{0}{1}")]
     Transport(TransportError, String),
+    /// No such checkout in the database (`checkouts show`).
+    #[error("{0}")]
+    NotFound(String),
     /// The operator said no.
     #[error("not confirmed; nothing was sent")]
     Declined,
@@ -95,7 +98,7 @@ impl CliError {
         match self {
             CliError::Usage(_) => code::USAGE,
             CliError::Validation(_) => code::VALIDATION,
-            CliError::Refused(_) => code::REFUSED,
+            CliError::Refused(_) | CliError::NotFound(_) => code::REFUSED,
             CliError::UnknownAnswer(..) | CliError::Undecodable(_) | CliError::Transport(..) => {
                 code::UNKNOWN
             }

@@ -11,11 +11,15 @@
 //!   key.
 //! - `config`: credential profiles in the user's config directory; `completions`: shell
 //!   completions.
-//! - `demo`: a whole checkout against the embedded emulator; `sim`: the emulator on its own.
+//! - `demo`: a whole checkout through the durable runtime (`klarna-hpp-runtime`) on an SQLite
+//!   file against the embedded emulator; `sim`: the emulator on its own.
+//! - `worker`: the runtime's reconciling worker against a database and Klarna; `checkouts
+//!   list|show`: the stored checkouts, read-only and without secrets.
 //!
-//! In scope: what an operator does by hand. Out of scope: anything a merchant's production
-//! system runs unattended (that is the library crates: the checkout state machine with its
-//! deadlines, retries and snapshots). `docs/cli.md` lists every command and exit code.
+//! In scope: what an operator does by hand, and starting and inspecting the runtime's worker.
+//! Out of scope: the machinery a merchant's production system runs unattended (that is the
+//! library crates: the checkout state machine with its deadlines, retries and snapshots in the
+//! core, persistence, leases and the worker's loop in `klarna-hpp-runtime`). `docs/cli.md` lists every command and exit code.
 //!
 //! Adding a command group: write a module with an `Args` (clap `Subcommand`) type and a
 //! `run(args, &Global) -> Result<(), CliError>`, add a variant to [`Command`] and a line to
@@ -26,6 +30,7 @@ mod config;
 mod confirm;
 mod connect;
 mod demo;
+mod durable;
 mod error;
 mod kp;
 mod order;
@@ -131,7 +136,23 @@ enum Command {
         /// Seed of the emulator's ids (runs are reproducible).
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Where the runtime keeps the checkout: `sqlite://PATH` (default: a new file under
+        /// the system's temporary directory) or `postgres://…`.
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
     },
+    /// Run the durable-checkout worker until Ctrl-C or SIGTERM: claims due checkouts in the
+    /// database and drives them against Klarna (polls, places orders, enforces deadlines).
+    #[command(
+        after_help = "Example:\n  KLARNA_USERNAME=… KLARNA_PASSWORD=… klarna-hpp --playground worker --database sqlite:///var/lib/shop/checkouts.db"
+    )]
+    Worker(durable::WorkerArgs),
+    /// Durable checkouts in a database: list them, show one (no credentials needed).
+    #[command(
+        subcommand,
+        after_help = "Example:\n  klarna-hpp checkouts list --database sqlite:///var/lib/shop/checkouts.db"
+    )]
+    Checkouts(durable::CheckoutsArgs),
     /// Run the emulator until Ctrl-C (same as the `klarna-hpp-sim` binary).
     #[command(after_help = "Example:\n  klarna-hpp sim --listen 127.0.0.1:8089")]
     Sim {
@@ -179,7 +200,10 @@ fn main() -> ExitCode {
             mode,
             outcome,
             seed,
-        } => demo::run(mode, outcome, seed).map_err(|e| CliError::Other(e.to_string())),
+            database,
+        } => demo::run(mode, outcome, seed, database),
+        Command::Worker(args) => durable::worker(args, &cli.global),
+        Command::Checkouts(args) => durable::checkouts(args, &cli.global),
         Command::Sim { listen } => demo::serve(listen).map_err(|e| CliError::Other(e.to_string())),
     };
     match result {

@@ -706,6 +706,10 @@ fn completions_and_help_with_examples_for_every_command() {
         &["completions"],
         &["demo"],
         &["sim"],
+        &["worker"],
+        &["checkouts"],
+        &["checkouts", "list"],
+        &["checkouts", "show"],
     ];
     for c in commands {
         let mut args = c.to_vec();
