@@ -53,8 +53,8 @@ use klarna_hpp_core::model::{OrderLine, OrderLineType};
 use klarna_hpp_core::template::UrlKind;
 use klarna_hpp_core::Api;
 use klarna_hpp_runtime::{
-    CheckoutStore, OutboxEvent, Runtime, RuntimeConfig, RuntimeError, StoreError, Verified,
-    Worker, WorkerConfig,
+    CheckoutStore, OutboxEvent, Runtime, RuntimeConfig, RuntimeError, StoreError, Verified, Worker,
+    WorkerConfig,
 };
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
@@ -249,7 +249,8 @@ impl OrderBook {
             None => format!("{} (not understood by this shop)", event.kind),
         };
         let now = millis_now();
-        let record = "INSERT INTO shop_order_events (event_id, checkout_id, seq, note, handled_at) \
+        let record =
+            "INSERT INTO shop_order_events (event_id, checkout_id, seq, note, handled_at) \
                       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING";
         with_book!(self, |p, q| {
             let mut tx = p.begin().await?;
@@ -369,9 +370,7 @@ impl From<RuntimeError> for ShopError {
                 ShopError::BadRequest(e.to_string())
             }
             RuntimeError::Busy(_) => ShopError::Unavailable(e.to_string()),
-            RuntimeError::Store(ref s) if s.is_transient() => {
-                ShopError::Unavailable(e.to_string())
-            }
+            RuntimeError::Store(ref s) if s.is_transient() => ShopError::Unavailable(e.to_string()),
             other => ShopError::Internal(other.to_string()),
         }
     }
@@ -496,7 +495,9 @@ impl Shop {
             after = last.id.clone();
             rows.extend(page);
         }
-        rows.sort_by(|a, b| (a.created_at, a.id.len(), &a.id).cmp(&(b.created_at, b.id.len(), &b.id)));
+        rows.sort_by(|a, b| {
+            (a.created_at, a.id.len(), &a.id).cmp(&(b.created_at, b.id.len(), &b.id))
+        });
         Ok(rows.into_iter().map(|r| r.id).collect())
     }
 
@@ -509,7 +510,9 @@ impl Shop {
     /// What the order system recorded for checkout `id` (after catching up with the outbox).
     pub async fn order(&self, id: &str) -> Result<Option<OrderRecord>, StartError> {
         let orders = |e: String| StartError::Orders(e);
-        self.sync_orders().await.map_err(|e| orders(format!("{e:?}")))?;
+        self.sync_orders()
+            .await
+            .map_err(|e| orders(format!("{e:?}")))?;
         self.inner
             .orders
             .order(id)

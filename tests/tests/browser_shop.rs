@@ -532,11 +532,10 @@ async fn back_resume_pay_and_refusals(database: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_shop_on_the_same_sqlite_file_resumes_the_checkout() {
     drop(ReqwestTransport::default());
-    let sim = Sim::start(
-        SimConfig::default().with_callback_retry_delay(Duration::from_millis(200)),
-    )
-    .await
-    .unwrap();
+    let sim =
+        Sim::start(SimConfig::default().with_callback_retry_delay(Duration::from_millis(200)))
+            .await
+            .unwrap();
     let api = Api::new(
         BaseUrl::custom(sim.base_url()).unwrap(),
         Credentials::new(sim.username(), sim.password()),

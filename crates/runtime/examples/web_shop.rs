@@ -118,8 +118,8 @@ async fn main() -> Result<(), BoxError> {
     let embedded = args.embedded || args.klarna.is_none();
     let database = args.database.unwrap_or_else(|| {
         if embedded {
-            let file = std::env::temp_dir()
-                .join(format!("klarna-hpp-web-shop-{}.db", std::process::id()));
+            let file =
+                std::env::temp_dir().join(format!("klarna-hpp-web-shop-{}.db", std::process::id()));
             format!("sqlite:{}", file.display())
         } else {
             "sqlite:web_shop.db".to_owned()
