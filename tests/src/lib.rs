@@ -3,8 +3,8 @@
 //!
 //! - [`clock::SimClock`]: the emulator's virtual clock as the blocking and async drivers' clock;
 //! - [`merchant::Shop`]: the merchant's web server receiving redirects and status callbacks;
-//! - [`shop`]: a small axum web shop (also the `klarna-hpp-async` example `web_shop`, which
-//!   includes the same file), driven in Chromium by `tests/browser_shop.rs`;
+//! - [`shop`]: a small axum web shop on `klarna-hpp-runtime` (also the runtime's example
+//!   `web_shop`, which includes the same file), driven in Chromium by `tests/browser_shop.rs`;
 //! - [`record`]: transports that keep a transcript of every call;
 //! - [`scenario`]: the cases (place-order modes, consumer outcomes, distribution, disable,
 //!   expiries, races), the merchant's and the consumer's reactions, and [`scenario::verify`];

@@ -1,39 +1,43 @@
-//! A small web shop on axum that takes payments through Klarna's hosted payment page.
+//! A small web shop on axum that takes payments through Klarna's hosted payment page, with its
+//! checkouts kept durably by `klarna-hpp-runtime`.
 //!
-//! One copy of this code serves two purposes: the `web_shop` example of `klarna-hpp-async`
-//! (`cargo run -p klarna-hpp-async --example web_shop`) includes this file, and the browser test
-//! (`tests/tests/browser_shop.rs`) runs it in-process.
+//! One copy of this code serves two purposes: the `web_shop` example of `klarna-hpp-runtime`
+//! (`cargo run -p klarna-hpp-runtime --example web_shop`) includes this file, and the browser
+//! test (`tests/tests/browser_shop.rs`) runs it in-process.
 //!
 //! | route | what it does |
 //! |---|---|
 //! | `GET /` | the cart with a "Pay with Klarna" button |
-//! | `POST /checkout` | creates a [`Checkout`], drives it until the consumer link is ready, stores its snapshot and answers 303 to Klarna's hosted page |
-//! | `GET /klarna/{success,cancel,back,failure,error}` | the consumer's return: restore, `handle_redirect`, drive (the checkout reads the session; on COMPLETED the shop places the order and captures it), render `#order-id` and `#state` |
-//! | `POST /klarna/callback` | Klarna's status callback: `handle_callback`, then the same drive |
+//! | `POST /checkout` | [`Runtime::start`]: stores the checkout, creates the sessions, answers 303 to Klarna's hosted page |
+//! | `GET /klarna/{success,cancel,back,failure,error}` | the consumer's return: [`Runtime::handle_redirect`] (a verifying read; on COMPLETED the runtime places the order and captures it), then renders `#order-id` and `#state` |
+//! | `POST /klarna/callback` | Klarna's status callback: [`Runtime::handle_callback`] |
 //!
 //! The patterns a real shop needs, shown small:
 //!
-//! - **Persist between requests**: checkouts live only as [`Checkout::snapshot`] bytes in a map
-//!   (your database). Every request loads a row, locks it (one writer per checkout), restores,
-//!   acts, drives, and stores the new snapshot.
+//! - **Durable checkouts**: every handler is one runtime call, load → apply → drive → persist
+//!   under a lease, on an SQLite file (the default) or PostgreSQL (several instances). A
+//!   restarted shop carries on with the checkouts of the one before.
 //! - **Route by checkout id**: every merchant URL carries `checkout=<id>`
 //!   ([`web::with_checkout_id`]); handlers read it back with [`web::checkout_id`].
-//! - **Handlers never sleep**: they drive only what is due now. Anything due later (the next
-//!   status poll, a retry after a 503) is picked up by a background sweeper that drives rows
-//!   whose [`Checkout::poll_timeout`] has come, or by the next request.
-//! - **Money-moving work is not cancelled by a browser that goes away**: it runs on a spawned
-//!   task, and the snapshot is written before each request is sent (so a crash leaves a
-//!   checkout that [`Checkout::resume_after_restart`] resolves without paying twice).
+//! - **Handlers never sleep through Klarna's pace**: anything due later (the next status poll,
+//!   a retry after a 503, a deadline) is the runtime's [`Worker`], which runs in the shop's
+//!   process and wakes checkouts whose consumer never comes back.
+//! - **Money-moving work is not cancelled by a browser that goes away**: each runtime call runs
+//!   on a spawned task.
+//! - **The order system consumes the outbox**: the runtime writes each event in the same
+//!   transaction as the state that produced it; the shop's order book (tables `shop_orders`
+//!   and `shop_order_events` in the same database) applies each event once, keyed by its id,
+//!   then acknowledges it.
 //! - **Trust only API reads**: the return page shows what the checkout learned by reading the
 //!   session and the order, never the redirect's query string.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
+use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State as AxumState};
@@ -41,18 +45,27 @@ use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use klarna_hpp_async::{web, AsyncClock, AsyncTransport, Driver, ReqwestTransport, TokioClock};
-use klarna_hpp_core::checkout::{
-    Checkout, CheckoutConfig, Event, InputError, Output, RedirectKind, Seed, State,
-};
+use klarna_hpp_async::{web, ReqwestTransport};
+use klarna_hpp_core::checkout::{Checkout, CheckoutConfig, Event, InputError, Seed, State};
 use klarna_hpp_core::hpp::{MerchantUrls, Options};
 use klarna_hpp_core::kp::SessionCreate;
 use klarna_hpp_core::model::{OrderLine, OrderLineType};
 use klarna_hpp_core::template::UrlKind;
-use klarna_hpp_core::{Api, Timestamp};
+use klarna_hpp_core::Api;
+use klarna_hpp_runtime::{
+    CheckoutStore, OutboxEvent, Runtime, RuntimeConfig, RuntimeError, StoreError, Verified, Worker,
+    WorkerConfig,
+};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::Row as _;
 
-/// How long the consumer's return page waits for a verifying read that is due soon.
+/// How long the consumer's return page waits for the verifying read, the order and the capture
+/// before it shows a "confirming" page that refreshes itself.
 const RETURN_WAIT: Duration = Duration::from_secs(3);
+
+/// How often the order system looks at the outbox (the return page also catches it up).
+const ORDERS_EVERY: Duration = Duration::from_millis(250);
 
 /// The cart every visitor buys (a shop would take it from the session).
 pub fn cart() -> SessionCreate {
@@ -74,29 +87,238 @@ pub fn cart() -> SessionCreate {
     session
 }
 
-/// One stored checkout: its snapshot and what happened to it, for the pages.
-#[derive(Debug, Default)]
-struct Row {
-    snapshot: Vec<u8>,
-    /// When the sweeper must drive it next (`Checkout::poll_timeout`).
-    due: Option<Timestamp>,
-    /// Events and merchant actions, in order.
-    log: Vec<String>,
+/// A random hex string from the standard library's per-process random hash keys (a real shop
+/// takes its seed from a key store).
+pub fn random_hex() -> String {
+    let mut out = String::new();
+    for i in 0u64..2 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(i);
+        let _ = write!(out, "{:016x}", h.finish());
+    }
+    out
 }
 
-impl Row {
-    /// Most recent log lines kept per checkout (forged callbacks must not grow it without end).
-    const LOG_LIMIT: usize = 100;
+fn millis_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
 
-    fn note(&mut self, line: String) {
-        if self.log.len() >= Self::LOG_LIMIT {
-            self.log.remove(0);
+/// Why the shop could not start.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The checkout store (the runtime's tables) could not be opened or migrated.
+    Store(StoreError),
+    /// The order book (the shop's tables) could not be opened.
+    Orders(String),
+    /// The listening socket.
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Store(e) => write!(f, "the checkout store: {e}"),
+            StartError::Orders(e) => write!(f, "the order book: {e}"),
+            StartError::Io(e) => write!(f, "listening: {e}"),
         }
-        self.log.push(line);
     }
 }
 
-type Rows = Mutex<HashMap<String, Arc<tokio::sync::Mutex<Row>>>>;
+impl std::error::Error for StartError {}
+
+/// What the shop's order system recorded for one checkout, from the runtime's outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRecord {
+    /// The OM order id (once `OrderPlaced` was handled).
+    pub order_id: Option<String>,
+    /// The sum of the `Captured` events handled (each once).
+    pub captured: i64,
+    /// The sum of the `Refunded` events handled (each once).
+    pub refunded: i64,
+    /// The last status the order system gave it (`placed`, `captured`, `cancelled`, …).
+    pub status: String,
+}
+
+/// The shop's order system: its own two tables in the checkouts' database. Each outbox event is
+/// applied in one transaction with the record of its id, so a redelivered event (at least once)
+/// changes nothing the second time.
+#[derive(Clone)]
+enum OrderBook {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+const ORDER_TABLES: [&str; 3] = [
+    "CREATE TABLE IF NOT EXISTS shop_orders (checkout_id TEXT PRIMARY KEY NOT NULL, \
+     order_id TEXT, captured BIGINT NOT NULL DEFAULT 0, refunded BIGINT NOT NULL DEFAULT 0, \
+     status TEXT NOT NULL, updated_at BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS shop_order_events (event_id TEXT PRIMARY KEY NOT NULL, \
+     checkout_id TEXT NOT NULL, seq BIGINT NOT NULL, note TEXT NOT NULL, \
+     handled_at BIGINT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS shop_order_events_checkout ON shop_order_events (checkout_id, seq)",
+];
+
+/// Runs `$body` with `$p` bound to the concrete pool and `$q(sql)` the SQL with its `$n`
+/// placeholders in the backend's syntax.
+macro_rules! with_book {
+    ($book:expr, |$p:ident, $q:ident| $body:expr) => {
+        match $book {
+            OrderBook::Sqlite($p) => {
+                let $q = |sql: &str| sql.replace('$', "?");
+                $body
+            }
+            OrderBook::Postgres($p) => {
+                let $q = |sql: &str| sql.to_owned();
+                $body
+            }
+        }
+    };
+}
+
+/// What one event changes in `shop_orders`: `(sql, order id, amount, status)`.
+fn order_change(event: &Event) -> Option<(&'static str, Option<&str>, i64, &'static str)> {
+    const PLACED: &str = "INSERT INTO shop_orders (checkout_id, order_id, status, updated_at) \
+        VALUES ($1, $2, $4, $5) ON CONFLICT (checkout_id) DO UPDATE SET \
+        order_id = excluded.order_id, status = excluded.status, updated_at = excluded.updated_at";
+    const CAPTURED: &str = "INSERT INTO shop_orders (checkout_id, order_id, captured, status, \
+        updated_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (checkout_id) DO UPDATE SET \
+        captured = shop_orders.captured + excluded.captured, status = excluded.status, \
+        updated_at = excluded.updated_at";
+    const REFUNDED: &str = "INSERT INTO shop_orders (checkout_id, order_id, refunded, status, \
+        updated_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (checkout_id) DO UPDATE SET \
+        refunded = shop_orders.refunded + excluded.refunded, status = excluded.status, \
+        updated_at = excluded.updated_at";
+    const STATUS: &str = "INSERT INTO shop_orders (checkout_id, order_id, status, updated_at) \
+        VALUES ($1, $2, $4, $5) ON CONFLICT (checkout_id) DO UPDATE SET \
+        status = excluded.status, updated_at = excluded.updated_at";
+    match event {
+        Event::OrderPlaced { order_id, .. } => Some((PLACED, Some(order_id), 0, "placed")),
+        Event::Captured { amount, .. } => Some((CAPTURED, None, *amount, "captured")),
+        Event::Refunded { amount, .. } => Some((REFUNDED, None, *amount, "refunded")),
+        Event::Cancelled { .. } => Some((STATUS, None, 0, "cancelled")),
+        Event::Failed { .. } => Some((STATUS, None, 0, "failed")),
+        Event::Expired { .. } => Some((STATUS, None, 0, "expired")),
+        _ => None,
+    }
+}
+
+impl OrderBook {
+    /// Opens the order book in the database at `url` (the runtime's URL forms) and creates its
+    /// tables when missing.
+    async fn open(url: &str) -> Result<Self, sqlx::Error> {
+        let book = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)?;
+            OrderBook::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options)
+                    .await?,
+            )
+        } else {
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or(url);
+            let options = SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(30));
+            OrderBook::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(2)
+                    .connect_with(options)
+                    .await?,
+            )
+        };
+        for sql in ORDER_TABLES {
+            with_book!(&book, |p, _q| sqlx::query(sql).execute(p).await.map(|_| ()))?;
+        }
+        Ok(book)
+    }
+
+    /// Applies one outbox event unless its id was applied before; `true` when applied now.
+    async fn apply(&self, event: &OutboxEvent) -> Result<bool, sqlx::Error> {
+        let parsed: Option<Event> = serde_json::from_str(&event.payload).ok();
+        let note = match &parsed {
+            Some(e) => describe(e),
+            None => format!("{} (not understood by this shop)", event.kind),
+        };
+        let now = millis_now();
+        let record =
+            "INSERT INTO shop_order_events (event_id, checkout_id, seq, note, handled_at) \
+                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING";
+        with_book!(self, |p, q| {
+            let mut tx = p.begin().await?;
+            let fresh = sqlx::query(&q(record))
+                .bind(&event.id)
+                .bind(&event.checkout_id)
+                .bind(event.seq)
+                .bind(&note)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if fresh {
+                if let Some((sql, order_id, amount, status)) =
+                    parsed.as_ref().and_then(order_change)
+                {
+                    sqlx::query(&q(sql))
+                        .bind(&event.checkout_id)
+                        .bind(order_id)
+                        .bind(amount)
+                        .bind(status)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(fresh)
+        })
+    }
+
+    async fn order(&self, checkout_id: &str) -> Result<Option<OrderRecord>, sqlx::Error> {
+        let sql = "SELECT order_id, captured, refunded, status FROM shop_orders \
+                   WHERE checkout_id = $1";
+        with_book!(self, |p, q| {
+            let row = sqlx::query(&q(sql))
+                .bind(checkout_id)
+                .fetch_optional(p)
+                .await?;
+            row.map(|r| {
+                Ok(OrderRecord {
+                    order_id: r.try_get("order_id")?,
+                    captured: r.try_get("captured")?,
+                    refunded: r.try_get("refunded")?,
+                    status: r.try_get("status")?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    /// What the order system handled for a checkout, in order (the last 100).
+    async fn history(&self, checkout_id: &str) -> Result<Vec<String>, sqlx::Error> {
+        let sql = "SELECT note FROM (SELECT seq, note FROM shop_order_events \
+                   WHERE checkout_id = $1 ORDER BY seq DESC LIMIT 100) AS last ORDER BY seq";
+        with_book!(self, |p, q| {
+            sqlx::query_scalar(&q(sql))
+                .bind(checkout_id)
+                .fetch_all(p)
+                .await
+        })
+    }
+
+    async fn close(&self) {
+        with_book!(self, |p, _q| p.close().await);
+    }
+}
 
 struct Inner {
     api: Api,
@@ -104,11 +326,14 @@ struct Inner {
     seed: Seed,
     instance: String,
     next: AtomicU64,
-    driver: Driver<ReqwestTransport, TokioClock>,
-    rows: Rows,
+    runtime: Runtime<ReqwestTransport>,
+    orders: OrderBook,
+    /// One outbox pass at a time in this process (the event ids keep other processes honest).
+    syncing: tokio::sync::Mutex<()>,
 }
 
-/// The shop: its configuration and its (in-memory) checkout store. Cheap to clone.
+/// The shop: its configuration, its durable checkouts (the runtime) and its order book. Cheap
+/// to clone.
 #[derive(Clone)]
 pub struct Shop {
     inner: Arc<Inner>,
@@ -118,6 +343,7 @@ impl std::fmt::Debug for Shop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shop")
             .field("base", &self.inner.base)
+            .field("runtime", &self.inner.runtime)
             .finish_non_exhaustive()
     }
 }
@@ -128,7 +354,38 @@ enum ShopError {
     NotFound,
     BadRequest(String),
     Unauthorized(String),
+    Unavailable(String),
     Upstream(String),
+    Internal(String),
+}
+
+impl From<RuntimeError> for ShopError {
+    fn from(e: RuntimeError) -> Self {
+        match e {
+            RuntimeError::Store(StoreError::NotFound(_)) => ShopError::NotFound,
+            RuntimeError::Input(InputError::BadCallbackSecret) => {
+                ShopError::Unauthorized(e.to_string())
+            }
+            RuntimeError::Input(_) | RuntimeError::Command(_) | RuntimeError::Refused(_) => {
+                ShopError::BadRequest(e.to_string())
+            }
+            RuntimeError::Busy(_) => ShopError::Unavailable(e.to_string()),
+            RuntimeError::Store(ref s) if s.is_transient() => ShopError::Unavailable(e.to_string()),
+            other => ShopError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for ShopError {
+    fn from(e: StoreError) -> Self {
+        RuntimeError::Store(e).into()
+    }
+}
+
+impl From<sqlx::Error> for ShopError {
+    fn from(e: sqlx::Error) -> Self {
+        ShopError::Unavailable(format!("the order book: {e}"))
+    }
 }
 
 impl IntoResponse for ShopError {
@@ -137,7 +394,9 @@ impl IntoResponse for ShopError {
             ShopError::NotFound => (StatusCode::NOT_FOUND, "No such checkout.".to_owned()),
             ShopError::BadRequest(t) => (StatusCode::BAD_REQUEST, t),
             ShopError::Unauthorized(t) => (StatusCode::UNAUTHORIZED, t),
+            ShopError::Unavailable(t) => (StatusCode::SERVICE_UNAVAILABLE, t),
             ShopError::Upstream(t) => (StatusCode::BAD_GATEWAY, t),
+            ShopError::Internal(t) => (StatusCode::INTERNAL_SERVER_ERROR, t),
         };
         let body = page(
             "Something went wrong",
@@ -151,35 +410,56 @@ impl IntoResponse for ShopError {
     }
 }
 
-/// A random hex string from the standard library's per-process random hash keys (a real shop
-/// takes its seed from a key store).
-pub fn random_hex() -> String {
-    let mut out = String::new();
-    for i in 0u64..2 {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(i);
-        let _ = write!(out, "{:016x}", h.finish());
-    }
-    out
+/// Runs a runtime call on its own task, so that a browser that disconnects cannot cut it short.
+async fn detached<T: Send + 'static>(
+    call: impl std::future::Future<Output = Result<T, RuntimeError>> + Send + 'static,
+) -> Result<T, ShopError> {
+    tokio::spawn(call)
+        .await
+        .map_err(|e| ShopError::Internal(format!("the checkout task failed: {e}")))?
+        .map_err(ShopError::from)
 }
 
 impl Shop {
-    /// A shop that reaches Klarna through `api`, is reachable (by browsers and by Klarna's
+    /// A shop that keeps its checkouts and orders in `database` (`sqlite:PATH`, a file path, or
+    /// `postgres://…`), reaches Klarna through `api`, is reachable (by browsers and by Klarna's
     /// callbacks) at `public_url` (e.g. `http://127.0.0.1:8080`), and derives each checkout's
     /// callback secret and idempotency keys from `seed` (≥ 16 bytes, from your key store).
-    pub fn new(api: Api, public_url: impl Into<String>, seed: impl Into<String>) -> Self {
+    pub async fn open(
+        api: Api,
+        public_url: impl Into<String>,
+        seed: impl Into<String>,
+        database: &str,
+    ) -> Result<Self, StartError> {
+        let store = CheckoutStore::connect(database)
+            .await
+            .map_err(StartError::Store)?;
+        let orders = OrderBook::open(database)
+            .await
+            .map_err(|e| StartError::Orders(e.to_string()))?;
+        // The shop places the order as soon as the consumer authorizes and captures it at once
+        // (a real shop captures when it ships: call `Runtime::capture` then).
+        let runtime = Runtime::new(
+            store,
+            api.clone(),
+            ReqwestTransport::default(),
+            RuntimeConfig::default()
+                .place_order_on_authorization(true)
+                .capture_on_order(true),
+        );
         let base = public_url.into().trim_end_matches('/').to_owned();
-        Self {
+        Ok(Self {
             inner: Arc::new(Inner {
                 api,
                 base,
                 seed: Seed::from(seed.into()),
                 instance: random_hex()[..8].to_owned(),
                 next: AtomicU64::new(1001),
-                driver: Driver::new(ReqwestTransport::default(), TokioClock),
-                rows: Mutex::new(HashMap::new()),
+                runtime,
+                orders,
+                syncing: tokio::sync::Mutex::new(()),
             }),
-        }
+        })
     }
 
     /// The shop's routes.
@@ -199,44 +479,65 @@ impl Shop {
             .with_state(self.clone())
     }
 
+    /// The runtime the shop's handlers call.
+    pub fn runtime(&self) -> &Runtime<ReqwestTransport> {
+        &self.inner.runtime
+    }
+
     /// The ids of the stored checkouts, oldest first.
-    pub fn checkout_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self.rows().keys().cloned().collect();
-        ids.sort_by_key(|id| (id.len(), id.clone()));
-        ids
+    pub async fn checkout_ids(&self) -> Result<Vec<String>, StoreError> {
+        let store = self.inner.runtime.store();
+        let mut rows = Vec::new();
+        let mut after = String::new();
+        loop {
+            let page = store.list(&after, 500).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id.clone();
+            rows.extend(page);
+        }
+        rows.sort_by(|a, b| {
+            (a.created_at, a.id.len(), &a.id).cmp(&(b.created_at, b.id.len(), &b.id))
+        });
+        Ok(rows.into_iter().map(|r| r.id).collect())
     }
 
-    /// The stored checkout `id`, restored from its snapshot (waits for a handler using it).
+    /// The stored checkout `id`, restored from its snapshot (read-only).
     pub async fn checkout(&self, id: &str) -> Option<Checkout> {
-        let row = self.rows().get(id).cloned()?;
-        let row = row.lock().await;
-        Checkout::restore(self.inner.api.clone(), &row.snapshot).ok()
+        let snapshot = self.inner.runtime.store().snapshot(id).await.ok()?;
+        Checkout::restore(self.inner.api.clone(), &snapshot).ok()
     }
 
-    /// Drives every stored checkout whose next timeout has come (the status polls while the
-    /// consumer is away, retries, deadlines). Run it every second or so.
-    pub async fn sweep(&self) {
-        let now = self.inner.driver.now();
-        let rows: Vec<(String, Arc<tokio::sync::Mutex<Row>>)> = self
-            .rows()
-            .iter()
-            .map(|(id, row)| (id.clone(), Arc::clone(row)))
-            .collect();
-        for (id, row) in rows {
-            let due = row.lock().await.due.is_some_and(|at| at <= now);
-            if due {
-                let _ = self
-                    .update(&id, None, Duration::ZERO, |_, _| Ok::<(), InputError>(()))
-                    .await;
+    /// What the order system recorded for checkout `id` (after catching up with the outbox).
+    pub async fn order(&self, id: &str) -> Result<Option<OrderRecord>, StartError> {
+        let orders = |e: String| StartError::Orders(e);
+        self.sync_orders()
+            .await
+            .map_err(|e| orders(format!("{e:?}")))?;
+        self.inner
+            .orders
+            .order(id)
+            .await
+            .map_err(|e| orders(e.to_string()))
+    }
+
+    /// The order system's pass over the outbox: applies every pending event (once, by its id)
+    /// and acknowledges it. Returns how many it applied now.
+    async fn sync_orders(&self) -> Result<usize, ShopError> {
+        let _one = self.inner.syncing.lock().await;
+        let store = self.inner.runtime.store();
+        let mut applied = 0;
+        loop {
+            let events = store.pending_events(100).await?;
+            for event in &events {
+                if self.inner.orders.apply(event).await? {
+                    applied += 1;
+                }
+                store.ack_event(&event.id, millis_now()).await?;
+            }
+            if events.len() < 100 {
+                return Ok(applied);
             }
         }
-    }
-
-    fn rows(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<tokio::sync::Mutex<Row>>>> {
-        self.inner
-            .rows
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn config(&self, id: &str) -> CheckoutConfig {
@@ -260,143 +561,64 @@ impl Shop {
             .options(Options::default().with_page_title("Ankeborg Outdoor"))
     }
 
-    /// Creates a checkout and drives it until the consumer link is ready; returns the link.
+    /// Starts a checkout through the runtime; returns the consumer link.
     async fn start(&self) -> Result<String, ShopError> {
         let n = self.inner.next.fetch_add(1, Ordering::Relaxed);
         let id = format!("shop-{n}-{}", self.inner.instance);
-        let driver = &self.inner.driver;
-        let mut checkout = Checkout::new(self.inner.api.clone(), self.config(&id), driver.now())
-            .map_err(|e| ShopError::BadRequest(e.to_string()))?;
-        let mut row = Row::default();
-        let link = loop {
-            // The driver may wait here (retries after a 503); bound it.
-            let next =
-                tokio::time::timeout(Duration::from_secs(30), driver.next_event(&mut checkout));
-            match next.await {
-                Ok(Some(Event::ConsumerLinkReady(link))) => {
-                    row.note(format!(
-                        "consumer link ready (HPP session {})",
-                        link.session_id
-                    ));
-                    break link.redirect_url;
-                }
-                Ok(Some(Event::Failed { reason })) => {
-                    return Err(ShopError::Upstream(format!("Klarna refused: {reason:?}")))
-                }
-                Ok(Some(event)) => row.note(describe(&event)),
-                Ok(None) => return Err(ShopError::Upstream("the checkout stopped".into())),
-                Err(_) => return Err(ShopError::Upstream("Klarna did not answer in time".into())),
-            }
-        };
-        let link = link.ok_or_else(|| ShopError::Upstream("no redirect URL".into()))?;
-        row.snapshot = checkout.snapshot();
-        row.due = checkout.poll_timeout();
-        self.rows()
-            .insert(id, Arc::new(tokio::sync::Mutex::new(row)));
-        Ok(link)
-    }
-
-    /// Loads checkout `id`, applies `input`, drives what is due now (placing and capturing the
-    /// order on the way), stores it, and returns what the pages show. Runs on its own task, so
-    /// a browser that disconnects cannot cut it short.
-    async fn update<R: std::fmt::Debug + Send + 'static>(
-        &self,
-        id: &str,
-        what: Option<&'static str>,
-        wait: Duration,
-        input: impl FnOnce(&mut Checkout, Timestamp) -> Result<R, InputError> + Send + 'static,
-    ) -> Result<(R, View), ShopError> {
-        let row = self.rows().get(id).cloned().ok_or(ShopError::NotFound)?;
-        let shop = self.clone();
-        let task = tokio::spawn(async move {
-            let mut row = row.lock().await;
-            let driver = &shop.inner.driver;
-            let mut checkout = Checkout::restore(shop.inner.api.clone(), &row.snapshot)
-                .map_err(|e| ShopError::BadRequest(e.to_string()))?;
-            // A request the snapshot shows in flight was cut short (a crash): resolve it.
-            checkout.resume_after_restart(driver.now());
-            let result = input(&mut checkout, driver.now());
-            match (what, &result) {
-                (Some(what), Ok(r)) => row.note(format!("{what}: {r:?}")),
-                (Some(what), Err(e)) => row.note(format!("{what} refused: {e}")),
-                (None, _) => {}
-            }
-            shop.settle(&mut checkout, &mut row, wait).await;
-            row.snapshot = checkout.snapshot();
-            row.due = checkout.poll_timeout();
-            let view = View::of(&checkout, &row.log);
-            let value = result.map_err(|e| match e {
-                InputError::BadCallbackSecret => ShopError::Unauthorized(e.to_string()),
-                other => ShopError::BadRequest(other.to_string()),
-            })?;
-            Ok((value, view))
-        });
-        task.await.unwrap_or_else(|e| {
-            Err(ShopError::Upstream(format!(
-                "the checkout task failed: {e}"
-            )))
-        })
-    }
-
-    /// Drives the checkout through everything due now; reacts to events. While the consumer's
-    /// outcome is unknown it also waits up to `wait` for a read that is due soon (hints never
-    /// bring reads closer together than the poll policy's first interval).
-    async fn settle(&self, checkout: &mut Checkout, row: &mut Row, wait: Duration) {
-        let driver = &self.inner.driver;
-        loop {
-            match checkout.poll_output() {
-                Output::Event(event) => {
-                    row.note(describe(&event));
-                    self.react(checkout, &event, row);
-                }
-                Output::Request(id, request) => {
-                    // Write ahead: if the process dies now, the stored snapshot knows a request
-                    // was out and `resume_after_restart` resolves it.
-                    row.snapshot = checkout.snapshot();
-                    let result = driver.transport().send(request).await;
-                    let now = driver.now();
-                    // The id is the one just polled, so the checkout accepts it.
-                    let _ = match result {
-                        Ok(response) => checkout.handle_response(id, response, now),
-                        Err(e) => checkout.handle_transport_error(id, e.failure, now),
-                    };
-                }
-                Output::Timeout(at) if at <= driver.clock().now() => {
-                    checkout.handle_timeout(driver.now());
-                }
-                Output::Timeout(at)
-                    if checkout.state() == State::AwaitingConsumer
-                        && at <= driver.now().saturating_add(wait) =>
-                {
-                    driver.clock().sleep_until(at).await;
-                    checkout.handle_timeout(driver.now());
-                }
-                _ => break,
-            }
+        let runtime = self.inner.runtime.clone();
+        let config = self.config(&id);
+        let started = detached(async move { runtime.start(config).await }).await?;
+        match started.link.and_then(|l| l.redirect_url) {
+            Some(link) => Ok(link),
+            None if started.state.is_terminal() => Err(ShopError::Upstream(
+                "Klarna refused the checkout; please try again later".into(),
+            )),
+            None => Err(ShopError::Upstream(
+                "Klarna did not answer in time; please try again".into(),
+            )),
         }
     }
 
-    /// The merchant's decisions: place the order once authorized, capture it once placed (a
-    /// real shop captures when it ships).
-    fn react(&self, checkout: &mut Checkout, event: &Event, row: &mut Row) {
-        let now = self.inner.driver.now();
-        let action = match event {
-            Event::Authorized { .. } => {
-                Some(("placing the order", checkout.place_order(None, now)))
+    /// The stored checkout's view; while the consumer's claimed outcome (or the order and its
+    /// capture) is not verified yet, looks again (the worker drives it) for up to `wait`.
+    async fn view(&self, id: &str, kind: ReturnKind, wait: Duration) -> Result<View, ShopError> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let checkout = self.checkout(id).await.ok_or(ShopError::NotFound)?;
+            let view = View::of(&checkout);
+            let pending = match view.state {
+                State::AwaitingConsumer => kind != ReturnKind::Back,
+                State::Authorized | State::PlacingOrder => true,
+                State::OrderPlaced => view.captured < view.amount,
+                _ => false,
+            };
+            if !pending || Instant::now() >= deadline {
+                return Ok(view);
             }
-            Event::OrderUpdated {
-                captured_amount: 0,
-                remaining_authorized_amount,
-                ..
-            } if *remaining_authorized_amount > 0 => {
-                Some(("capturing the full amount", checkout.capture(None, now)))
-            }
-            _ => None,
-        };
-        match action {
-            Some((what, Ok(()))) => row.note(format!("shop: {what}")),
-            Some((what, Err(e))) => row.note(format!("shop: {what} refused: {e}")),
-            None => {}
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Which merchant URL the consumer came back to (the route; what it means is verified by a
+/// read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReturnKind {
+    Success,
+    Cancel,
+    Back,
+    Failure,
+    Error,
+}
+
+impl ReturnKind {
+    fn of(path: &str) -> Self {
+        match path.rsplit('/').next() {
+            Some("success") => ReturnKind::Success,
+            Some("cancel") => ReturnKind::Cancel,
+            Some("back") => ReturnKind::Back,
+            Some("failure") => ReturnKind::Failure,
+            _ => ReturnKind::Error,
         }
     }
 }
@@ -409,18 +631,16 @@ struct View {
     captured: i64,
     amount: i64,
     link: Option<String>,
-    log: Vec<String>,
 }
 
 impl View {
-    fn of(checkout: &Checkout, log: &[String]) -> Self {
+    fn of(checkout: &Checkout) -> Self {
         Self {
             state: checkout.state(),
             order_id: checkout.order_id().map(str::to_owned),
             captured: checkout.captured_amount(),
             amount: cart().order_amount,
             link: checkout.consumer_link().and_then(|l| l.redirect_url),
-            log: log.to_vec(),
         }
     }
 }
@@ -505,14 +725,16 @@ async fn create(AxumState(shop): AxumState<Shop>) -> Result<Redirect, ShopError>
 async fn returned(AxumState(shop): AxumState<Shop>, uri: Uri) -> Result<Html<String>, ShopError> {
     let id = web::checkout_id(&uri).map_err(|e| ShopError::BadRequest(e.to_string()))?;
     let url = web::redirect_url(&uri);
-    let (kind, view) = shop
-        .update(
-            &id,
-            Some("consumer returned"),
-            RETURN_WAIT,
-            move |checkout, now| checkout.handle_redirect(&url, now),
-        )
-        .await?;
+    let kind = ReturnKind::of(uri.path());
+    let runtime = shop.inner.runtime.clone();
+    let checkout_id = id.clone();
+    let verified =
+        detached(async move { runtime.handle_redirect(&checkout_id, &url).await }).await?;
+    let view = shop.view(&id, kind, RETURN_WAIT).await?;
+    shop.sync_orders().await?;
+    let order = shop.inner.orders.order(&id).await?;
+    let history = shop.inner.orders.history(&id).await?;
+
     let settled = !matches!(
         view.state,
         State::AwaitingConsumer | State::Authorized | State::PlacingOrder | State::OrderPlaced
@@ -522,16 +744,21 @@ async fn returned(AxumState(shop): AxumState<Shop>, uri: Uri) -> Result<Html<Str
         State::AwaitingConsumer => (
             "Your payment is not completed",
             // Back from a success page but the read has not shown COMPLETED yet: look again.
-            kind == RedirectKind::Success,
+            kind == ReturnKind::Success,
         ),
         _ if settled => ("Your payment did not go through", false),
         _ => ("Thank you! Confirming your payment…", true),
+    };
+    let applied = match verified {
+        Verified::Applied { .. } => "verified here",
+        Verified::Queued => "queued for the instance holding the checkout",
+        _ => "noted",
     };
     let mut body = format!(
         "<p>Order: <span id=\"order-id\">{}</span></p>\
          <p>State: <span id=\"state\">{:?}</span></p>\
          <p>Captured: <span id=\"captured\">{}</span> of {}</p>\
-         <p>Checkout: <code id=\"checkout-id\">{}</code> (returned via {kind:?})</p>",
+         <p>Checkout: <code id=\"checkout-id\">{}</code> (returned via {kind:?}, {applied})</p>",
         esc(view.order_id.as_deref().unwrap_or("")),
         view.state,
         money(view.captured),
@@ -547,8 +774,24 @@ async fn returned(AxumState(shop): AxumState<Shop>, uri: Uri) -> Result<Html<Str
             );
         }
     }
+    let order = order.unwrap_or(OrderRecord {
+        order_id: None,
+        captured: 0,
+        refunded: 0,
+        status: "none".into(),
+    });
+    let _ = write!(
+        body,
+        "<h2>Our order book</h2><p>Order <span id=\"booked-order\">{}</span>: \
+         <span id=\"booked-status\">{}</span>, captured \
+         <span id=\"booked-captured\">{}</span>, refunded {}</p>",
+        esc(order.order_id.as_deref().unwrap_or("")),
+        esc(&order.status),
+        money(order.captured),
+        money(order.refunded),
+    );
     body.push_str("<h2>What happened</h2><ol id=\"events\">");
-    for line in &view.log {
+    for line in &history {
         let _ = write!(body, "<li>{}</li>", esc(line));
     }
     body.push_str("</ol><p><a href=\"/\">Back to the shop</a></p>");
@@ -569,64 +812,79 @@ async fn callback(
         Ok(checked) => checked,
         Err(e) => return Ok((e.status(), e.to_string()).into_response()),
     };
-    let (outcome, _) = shop
-        .update(
-            &id,
-            Some("status callback"),
-            Duration::ZERO,
-            move |checkout, now| checkout.handle_callback(&uri, &body, now),
-        )
-        .await?;
-    Ok((
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain")],
-        format!("{outcome:?}"),
-    )
-        .into_response())
+    let runtime = shop.inner.runtime.clone();
+    let verified = detached(async move { runtime.handle_callback(&id, &uri, &body).await }).await?;
+    let text = match verified {
+        Verified::Applied { state, .. } => format!("applied: {state:?}"),
+        _ => "queued".to_owned(),
+    };
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], text).into_response())
 }
 
-/// A shop serving on a port, with its sweeper.
+/// A shop serving on a port, with the runtime's worker and the order system's outbox reader.
 #[derive(Debug)]
 pub struct RunningShop {
     url: String,
     shop: Shop,
     stop: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
-    sweeper: tokio::task::JoinHandle<()>,
+    worker: tokio::task::JoinHandle<()>,
+    orders: tokio::task::JoinHandle<()>,
 }
 
 impl RunningShop {
-    /// Binds `listen` and serves the shop on the current tokio runtime. `public_url` is where
-    /// browsers and Klarna reach it (default `http://<bound address>`).
+    /// Opens `database` (see [`Shop::open`]), binds `listen` and serves the shop on the current
+    /// tokio runtime, with a [`Worker`] on the same database and the order system reading the
+    /// outbox. `public_url` is where browsers and Klarna reach it (default
+    /// `http://<bound address>`).
     pub async fn start(
         api: Api,
         listen: SocketAddr,
         public_url: Option<String>,
         seed: impl Into<String>,
-    ) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(listen).await?;
-        let addr = listener.local_addr()?;
+        database: &str,
+    ) -> Result<Self, StartError> {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(StartError::Io)?;
+        let addr = listener.local_addr().map_err(StartError::Io)?;
         let url = public_url.unwrap_or_else(|| format!("http://{addr}"));
-        let shop = Shop::new(api, url.clone(), seed);
-        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let shop = Shop::open(api, url.clone(), seed, database).await?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
         let app = shop.router();
-        let mut stopped_server = stopped.clone();
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped_server.changed().await;
-                })
-                .await;
+        let server = tokio::spawn({
+            let stopped = until_stopped(stopped.clone());
+            async move {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .await;
+            }
         });
-        let sweeping = shop.clone();
-        let sweeper = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = stopped.changed() => break,
+        let worker = tokio::spawn({
+            let worker = Worker::new(shop.runtime().clone(), WorkerConfig::default());
+            let stopped = until_stopped(stopped.clone());
+            async move {
+                let stats = worker.run(stopped).await;
+                tracing::info!(?stats, "worker stopped");
+            }
+        });
+        let orders = tokio::spawn({
+            let shop = shop.clone();
+            let stopped = until_stopped(stopped);
+            async move {
+                tokio::pin!(stopped);
+                loop {
+                    if let Err(e) = shop.sync_orders().await {
+                        tracing::warn!(error = ?e, "order system: outbox pass failed");
+                    }
+                    tokio::select! {
+                        () = &mut stopped => break,
+                        () = tokio::time::sleep(ORDERS_EVERY) => {}
+                    }
                 }
-                sweeping.sweep().await;
             }
         });
         Ok(Self {
@@ -634,7 +892,8 @@ impl RunningShop {
             shop,
             stop,
             server,
-            sweeper,
+            worker,
+            orders,
         })
     }
 
@@ -643,15 +902,19 @@ impl RunningShop {
         &self.url
     }
 
-    /// The shop (its checkouts).
+    /// The shop (its checkouts and orders).
     pub fn shop(&self) -> &Shop {
         &self.shop
     }
 
-    /// Stops serving and sweeping, and waits for both.
+    /// Stops serving, the worker and the order system, waits for them, and closes the
+    /// database: nothing of this shop stays in the process.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        let _ = self.sweeper.await;
         let _ = self.server.await;
+        let _ = self.worker.await;
+        let _ = self.orders.await;
+        self.shop.inner.runtime.store().close().await;
+        self.shop.inner.orders.close().await;
     }
 }

@@ -1,7 +1,10 @@
-//! The web shop (`tests/src/shop.rs`, also the `web_shop` example) in a real browser: Debian's
-//! headless Chromium opens the cart, presses "Pay with Klarna", pays on the emulator's hosted
-//! page, and lands back on the shop's confirmation showing the order the emulator created and
-//! its state. Screenshots go to `tests/artifacts/`.
+//! The web shop (`tests/src/shop.rs`, also the `web_shop` example of `klarna-hpp-runtime`) in a
+//! real browser: Debian's headless Chromium opens the cart, presses "Pay with Klarna", pays on
+//! the emulator's hosted page, and lands back on the shop's confirmation showing the order the
+//! emulator created and its state. Screenshots go to `tests/artifacts/`. The shop keeps its
+//! checkouts in the runtime: an SQLite file of the test's own, or (one plain-HTTP variant) a
+//! PostgreSQL database of the test's own (`DATABASE_URL`, else the shared server); another
+//! variant stops the shop and starts a new one on the same SQLite file.
 //!
 //! Chromium is required: when `/usr/bin/chromium` is missing the test runs
 //! `tests/install-browser`, and fails loudly if that does not produce it.
@@ -10,6 +13,7 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
@@ -19,8 +23,95 @@ use klarna_hpp_core::checkout::State;
 use klarna_hpp_core::{Api, BaseUrl, Credentials};
 use klarna_hpp_sim::{DeliveryOutcome, Sim, SimConfig, SimHandle};
 use klarna_hpp_tests::shop::{cart, RunningShop};
+use sqlx::Connection as _;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn unique() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        nanos % 1_000_000_000
+    )
+}
+
+/// Whether the test process `pid` (from a database or file name) is gone.
+fn dead(pid: &str) -> bool {
+    pid.parse::<u32>().is_ok_and(|p| p != std::process::id())
+        && !Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// A fresh SQLite file of the test's own (not created yet); removed by [`SqliteFile`]'s drop.
+struct SqliteFile(PathBuf);
+
+impl SqliteFile {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join("klarna-hpp-shop-tests");
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir.join(format!("shop_{}.db", unique())))
+    }
+
+    fn url(&self) -> String {
+        format!("sqlite:{}", self.0.display())
+    }
+}
+
+impl Drop for SqliteFile {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.0.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// A fresh PostgreSQL database of the test's own on `DATABASE_URL` (else the shared server at
+/// 127.0.0.1:5432), as the runtime's tests make them; databases left by test processes that
+/// are gone are dropped first. Returns its URL.
+async fn pg_database() -> String {
+    let server = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let name = format!("klarna_hpp_shop_{}", unique());
+    let mut conn = sqlx::PgConnection::connect(&server)
+        .await
+        .expect("PostgreSQL reachable (DATABASE_URL or 127.0.0.1:5432)");
+    let stale: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'klarna\\_hpp\\_shop\\_%'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    for db in stale {
+        let pid = db
+            .trim_start_matches("klarna_hpp_shop_")
+            .split('_')
+            .next()
+            .unwrap_or("");
+        if dead(pid) {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await;
+        }
+    }
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let (base, query) = match server.split_once('?') {
+        Some((b, q)) => (b.to_owned(), format!("?{q}")),
+        None => (server.clone(), String::new()),
+    };
+    let cut = base.rfind('/').unwrap();
+    format!("{}/{name}{query}", &base[..cut])
+}
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -145,12 +236,14 @@ fn consumer_pays_with_klarna_in_chromium_and_sees_the_captured_order() {
         BaseUrl::custom(sim.base_url()).unwrap(),
         Credentials::new(sim.username(), sim.password()),
     );
+    let db = SqliteFile::new();
     let running = rt
         .block_on(RunningShop::start(
             api,
             "127.0.0.1:0".parse().unwrap(),
             None,
             "browser-shop-test-seed-0123456789",
+            &db.url(),
         ))
         .unwrap();
     let shop_url = running.url().to_owned();
@@ -189,8 +282,17 @@ fn consumer_pays_with_klarna_in_chromium_and_sees_the_captured_order() {
     // Pay: back at the shop's success URL, which shows what the checkout verified.
     tab.wait_for_element("#pay").unwrap().click().unwrap();
     let landed = wait_for_url(&tab, &format!("{shop_url}/klarna/success?"));
-    let [order_id, state, captured, checkout_id] =
-        texts(&tab, ["order-id", "state", "captured", "checkout-id"]);
+    let [order_id, state, captured, checkout_id, booked_order, booked_captured] = texts(
+        &tab,
+        [
+            "order-id",
+            "state",
+            "captured",
+            "checkout-id",
+            "booked-order",
+            "booked-captured",
+        ],
+    );
     screenshot(&tab, "success");
     assert_eq!(
         landed,
@@ -199,6 +301,9 @@ fn consumer_pays_with_klarna_in_chromium_and_sees_the_captured_order() {
     assert_eq!(state, "Captured");
     assert!(!order_id.is_empty(), "the page shows an order id");
     assert_eq!(captured, "1646.00 SEK");
+    // The shop's order system booked it from the runtime's outbox, each event once.
+    assert_eq!(booked_order, order_id);
+    assert_eq!(booked_captured, "1646.00 SEK");
 
     // The emulator created exactly this order, and holds it captured in full.
     let placed: Vec<_> = sim
@@ -254,10 +359,23 @@ fn element(html: &str, id: &str) -> Option<String> {
     Some(rest[..rest.find('<')?].to_owned())
 }
 
-/// The same shop without a browser: the consumer goes back, returns and pays; forged and
-/// malformed callbacks are refused; a refreshed success page changes nothing.
+/// The same shop without a browser, on an SQLite file: the consumer goes back, returns and
+/// pays; forged and malformed callbacks are refused; a refreshed success page changes nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shop_handles_back_resume_pay_and_refuses_bad_callbacks_over_http() {
+    let db = SqliteFile::new();
+    back_resume_pay_and_refusals(&db.url()).await;
+}
+
+/// The same on PostgreSQL (a database of the test's own): the shop as several instances would
+/// run it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shop_on_postgresql_handles_back_resume_pay_and_refuses_bad_callbacks_over_http() {
+    let url = pg_database().await;
+    back_resume_pay_and_refusals(&url).await;
+}
+
+async fn back_resume_pay_and_refusals(database: &str) {
     drop(ReqwestTransport::default());
     let sim = Sim::start(SimConfig::default()).await.unwrap();
     let api = Api::new(
@@ -269,6 +387,7 @@ async fn shop_handles_back_resume_pay_and_refuses_bad_callbacks_over_http() {
         "127.0.0.1:0".parse().unwrap(),
         None,
         "http-shop-test-seed-0123456789",
+        database,
     )
     .await
     .unwrap();
@@ -293,7 +412,7 @@ async fn shop_handles_back_resume_pay_and_refuses_bad_callbacks_over_http() {
         .strip_prefix(&format!("{}/hpp/pay/", sim.base_url()))
         .unwrap()
         .to_owned();
-    let checkout_id = running.shop().checkout_ids().pop().unwrap();
+    let checkout_id = running.shop().checkout_ids().await.unwrap().pop().unwrap();
 
     // The consumer goes back to the shop: not paid, with a link back to Klarna.
     let back = sim.consumer(&hpp).back().unwrap();
@@ -388,8 +507,131 @@ async fn shop_handles_back_resume_pay_and_refuses_bad_callbacks_over_http() {
         .filter(|r| r.operation.as_deref() == Some("om.create_capture"))
         .count();
     assert_eq!((placed, captures), (1, 1));
+    // The order system booked the order and its capture once each.
+    assert_eq!(element(&again, "booked-order"), element(&again, "order-id"));
+    assert_eq!(
+        element(&again, "booked-captured").as_deref(),
+        Some("1646.00 SEK")
+    );
+    let booked = running.shop().order(&checkout_id).await.unwrap().unwrap();
+    assert_eq!(booked.captured, cart().order_amount);
+    assert_eq!(booked.status, "captured");
+    // Every event the checkout produced was handed to the order system and acknowledged.
+    let store = running.shop().runtime().store();
+    assert!(store.pending_events(10).await.unwrap().is_empty());
+    assert!(!store.events_of(&checkout_id).await.unwrap().is_empty());
 
     running.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// Restart survival: the shop is stopped (server, worker, order system, database pools: nothing
+/// of it stays) while its consumer pays; a new shop on the same SQLite file and address (a
+/// restarted process) resumes the checkout — its worker or Klarna's retried callback verifies
+/// the payment, places the order and captures it — and the consumer's return shows the order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_shop_on_the_same_sqlite_file_resumes_the_checkout() {
+    drop(ReqwestTransport::default());
+    let sim =
+        Sim::start(SimConfig::default().with_callback_retry_delay(Duration::from_millis(200)))
+            .await
+            .unwrap();
+    let api = Api::new(
+        BaseUrl::custom(sim.base_url()).unwrap(),
+        Credentials::new(sim.username(), sim.password()),
+    );
+    let db = SqliteFile::new();
+    let seed = "restart-shop-test-seed-0123456789";
+    let first = RunningShop::start(
+        api.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        None,
+        seed,
+        &db.url(),
+    )
+    .await
+    .unwrap();
+    let shop = first.url().to_owned();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let created = http.post(format!("{shop}/checkout")).send().await.unwrap();
+    assert_eq!(created.status(), 303);
+    let hosted = created.headers()["location"].to_str().unwrap().to_owned();
+    let hpp = hosted
+        .strip_prefix(&format!("{}/hpp/pay/", sim.base_url()))
+        .unwrap()
+        .to_owned();
+    let checkout_id = first.shop().checkout_ids().await.unwrap().pop().unwrap();
+    first.shutdown().await;
+
+    // The consumer pays while no shop runs: the callback finds nobody, the redirect waits.
+    let paid = sim.consumer(&hpp).pay().unwrap();
+    assert_eq!(
+        paid.redirect_url,
+        format!("{shop}/klarna/success?sid={hpp}&checkout={checkout_id}")
+    );
+
+    // A new shop process on the same file and address.
+    let second = RunningShop::start(
+        api,
+        shop.strip_prefix("http://").unwrap().parse().unwrap(),
+        None,
+        seed,
+        &db.url(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(second.url(), shop);
+    assert_eq!(
+        second.shop().checkout_ids().await.unwrap(),
+        vec![checkout_id.clone()],
+        "the stored checkout is there"
+    );
+    // Without the consumer: the new process's worker (or Klarna's retried callback) carries
+    // the checkout to the captured order.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let state = second.shop().checkout(&checkout_id).await.unwrap().state();
+        if state == State::Captured {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the restarted shop did not resume the checkout: {state:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The consumer's browser comes back: the order, captured, booked once.
+    let r = http.get(&paid.redirect_url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert_eq!(element(&page, "state").as_deref(), Some("Captured"));
+    let order_id = element(&page, "order-id").unwrap();
+    assert!(!order_id.is_empty());
+    assert_eq!(element(&page, "booked-order"), Some(order_id.clone()));
+    assert_eq!(
+        element(&page, "booked-captured").as_deref(),
+        Some("1646.00 SEK")
+    );
+    let order = om_order_async(&sim, &order_id).await;
+    assert_eq!(order["status"], "CAPTURED");
+    assert_eq!(order["captured_amount"], cart().order_amount);
+    assert_eq!(order["merchant_reference1"], checkout_id.as_str());
+    let count = |op: &str| {
+        sim.requests()
+            .iter()
+            .filter(|r| r.operation.as_deref() == Some(op))
+            .count()
+    };
+    assert_eq!(
+        (count("kp.create_order"), count("om.create_capture")),
+        (1, 1)
+    );
+
+    second.shutdown().await;
     sim.shutdown().await;
 }
 

@@ -347,7 +347,8 @@ impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
 
     /// The consumer's browser came back (`url`: the full URL or path and query). Applied here
     /// with a verifying read when this instance can take the checkout; queued for its holder
-    /// otherwise.
+    /// otherwise. A URL that can never apply (another session, none of the checkout's URLs) is
+    /// refused with [`RuntimeError::Input`] and not queued.
     pub async fn handle_redirect(
         &self,
         checkout_id: &str,
@@ -357,7 +358,8 @@ impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
     }
 
     /// Klarna's status callback reached the shop (`uri`: path and query, with the secret;
-    /// `body`: as received). Applied or queued like a redirect.
+    /// `body`: as received). Applied or queued like a redirect; a wrong secret, a malformed
+    /// body or another session is refused with [`RuntimeError::Input`] and not queued.
     pub async fn handle_callback(
         &self,
         checkout_id: &str,
@@ -376,6 +378,7 @@ impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
     ) -> Result<Verified, RuntimeError> {
         let span = tracing::info_span!("checkout", checkout_id = %id, action = kind_name(kind));
         async {
+            self.precheck(id, kind, uri, body).await?;
             // Queued first, so that it survives whatever happens next; whoever holds the
             // checkout (this call, if it can take it) applies it.
             self.inner
@@ -416,6 +419,37 @@ impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
         }
         .instrument(span)
         .await
+    }
+
+    /// Refuses, before it is queued, a redirect or callback that can never apply: a wrong or
+    /// missing secret, a malformed body, another HPP session, a URL that is none of the
+    /// checkout's. Checked on a throwaway copy of the stored checkout (its secret, HPP session
+    /// and merchant URLs never change once set), so the caller learns it
+    /// ([`RuntimeError::Input`]) whoever holds the checkout. `NoSession` is left to the holder,
+    /// whose checkout may be further along than the stored one.
+    async fn precheck(
+        &self,
+        id: &str,
+        kind: HintKind,
+        uri: &str,
+        body: &[u8],
+    ) -> Result<(), RuntimeError> {
+        let snapshot = self.inner.store.snapshot(id).await?;
+        // An unusable snapshot is the holder's to quarantine.
+        let Ok(mut copy) = restore(&self.inner.api, id, &snapshot) else {
+            return Ok(());
+        };
+        let result = match kind {
+            HintKind::Redirect => copy.handle_redirect(uri, now()).map(|_| ()),
+            HintKind::Callback => copy.handle_callback(uri, body, now()).map(|_| ()),
+        };
+        match result {
+            Ok(()) | Err(InputError::NoSession) => Ok(()),
+            Err(e) => {
+                metrics::counter!(telemetry::HINTS_REJECTED).increment(1);
+                Err(e.into())
+            }
+        }
     }
 
     /// Places the order (mode NONE) with the session's order (`None`) or another body.

@@ -33,6 +33,7 @@ both!(
     a_checkout_from_link_to_refund_through_the_merchant_api,
     the_worker_finds_a_consumer_who_never_returns,
     a_redirect_to_another_instance_is_queued_and_applied_once,
+    hints_that_can_never_apply_are_refused_not_queued,
     unusable_rows_are_quarantined_and_the_worker_goes_on,
 );
 
@@ -253,6 +254,86 @@ async fn a_redirect_to_another_instance_is_queued_and_applied_once(db: Db) {
         "{again:?}"
     );
     assert_eq!(support::sim_stats(&sim).await["orders"], 1);
+    sim.shutdown().await;
+}
+
+/// A forged callback or a redirect naming another session is refused to the caller (the web
+/// handler answers 401 or 400), even while another instance holds the checkout, and leaves
+/// nothing queued.
+async fn hints_that_can_never_apply_are_refused_not_queued(db: Db) {
+    let sim = support::sim().await;
+    let (store, url) = support::fresh_store(db).await;
+    let a = Runtime::new(
+        store,
+        support::api(&sim),
+        ReqwestTransport::default(),
+        config().handler_wait(Duration::from_millis(300)),
+    );
+    let started = a.start(support::config("forged-1", 1)).await.unwrap();
+    let session = started.link.unwrap().session_id;
+    let b_store = klarna_hpp_runtime::CheckoutStore::connect(&url)
+        .await
+        .unwrap();
+    let forever = klarna_hpp_runtime::klarna_hpp_core::Timestamp::parse("2100-01-01T00:00:00Z")
+        .unwrap()
+        .unix_millis();
+    b_store
+        .acquire("forged-1", "instance-b", 0, forever)
+        .await
+        .unwrap()
+        .expect("B takes the lease");
+    let body = serde_json::to_vec(&serde_json::json!({
+        "event_id": "forged-1",
+        "session": {"session_id": session, "status": "COMPLETED"}
+    }))
+    .unwrap();
+    let forged = a
+        .handle_callback("forged-1", "/klarna/callback?kh_secret=guessed", &body)
+        .await;
+    assert!(
+        matches!(
+            forged,
+            Err(RuntimeError::Input(
+                klarna_hpp_core::checkout::InputError::BadCallbackSecret
+            ))
+        ),
+        "{forged:?}"
+    );
+    let other = a
+        .handle_redirect("forged-1", "https://shop.example/klarna/success?sid=other")
+        .await;
+    assert!(
+        matches!(
+            other,
+            Err(RuntimeError::Input(
+                klarna_hpp_core::checkout::InputError::WrongSession
+            ))
+        ),
+        "{other:?}"
+    );
+    let nobody = a
+        .handle_redirect("nobody", "https://shop.example/klarna/success?sid=x")
+        .await;
+    assert!(
+        matches!(
+            nobody,
+            Err(RuntimeError::Store(
+                klarna_hpp_runtime::StoreError::NotFound(_)
+            ))
+        ),
+        "{nobody:?}"
+    );
+    assert!(!a.store().has_hints("forged-1").await.unwrap());
+    // The genuine redirect is still queued for the holder.
+    let genuine = a
+        .handle_redirect(
+            "forged-1",
+            &format!("https://shop.example/klarna/success?sid={session}"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(genuine, Verified::Queued);
+    assert!(a.store().has_hints("forged-1").await.unwrap());
     sim.shutdown().await;
 }
 

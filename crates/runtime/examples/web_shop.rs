@@ -1,10 +1,13 @@
-//! A small web shop on axum that takes payments through Klarna's hosted payment page.
+//! A small web shop on axum that takes payments through Klarna's hosted payment page, its
+//! checkouts kept durably by the runtime (a worker in the process wakes those whose consumer
+//! never comes back; the order system reads the runtime's outbox).
 //!
 //! ```sh
-//! cargo run -p klarna-hpp-async --example web_shop                       # embedded emulator
-//! cargo run -p klarna-hpp-async --example web_shop -- --listen 127.0.0.1:8080
+//! cargo run -p klarna-hpp-runtime --example web_shop                     # embedded emulator
+//! cargo run -p klarna-hpp-runtime --example web_shop -- --listen 127.0.0.1:8080
+//! cargo run -p klarna-hpp-runtime --example web_shop -- --database postgres://postgres@127.0.0.1:5432/test
 //! KLARNA_BASE_URL=http://127.0.0.1:8090 KLARNA_USERNAME=DemoMerchant KLARNA_PASSWORD=DemoPassword \
-//!     cargo run -p klarna-hpp-async --example web_shop                   # an emulator you run
+//!     cargo run -p klarna-hpp-runtime --example web_shop -- --database shop.db   # an emulator you run
 //! ```
 //!
 //! Open the printed URL, press "Pay with Klarna", pay on the hosted page, and come back to the
@@ -20,7 +23,8 @@
 //! | `--embedded` | | start the emulator in-process (the default without a URL) |
 //! | `--listen ADDR` | `SHOP_LISTEN` | `127.0.0.1:0` |
 //! | `--public-url URL` | `SHOP_PUBLIC_URL` | `http://<listen address>` |
-//! | `--seed S` | `SHOP_SEED` | random per run (use your key store) |
+//! | `--seed S` | `SHOP_SEED` | random per run (use your key store; keep it across restarts) |
+//! | `--database URL` | `SHOP_DATABASE` | SQLite: a fresh file in the temporary directory with the embedded emulator (its sessions die with it), `web_shop.db` otherwise; or `postgres://…` |
 //!
 //! The shop's code lives in `tests/src/shop.rs`, shared with the browser test that drives this
 //! shop in headless Chromium (`tests/tests/browser_shop.rs`).
@@ -31,10 +35,24 @@ pub mod shop;
 use std::error::Error;
 use std::net::SocketAddr;
 
-use klarna_hpp_core::{Api, BaseUrl, Credentials};
+use klarna_hpp_runtime::klarna_hpp_core::{Api, BaseUrl, Credentials};
 use klarna_hpp_sim::{Sim, SimConfig, DEFAULT_PASSWORD, DEFAULT_USERNAME};
 
 type BoxError = Box<dyn Error + Send + Sync>;
+
+/// A database URL without its password, for printing.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
 
 /// The command line, with environment fallbacks.
 #[derive(Debug, Default)]
@@ -46,6 +64,7 @@ struct Args {
     listen: Option<String>,
     public_url: Option<String>,
     seed: Option<String>,
+    database: Option<String>,
 }
 
 fn args() -> Result<Args, BoxError> {
@@ -57,6 +76,7 @@ fn args() -> Result<Args, BoxError> {
         listen: env("SHOP_LISTEN"),
         public_url: env("SHOP_PUBLIC_URL"),
         seed: env("SHOP_SEED"),
+        database: env("SHOP_DATABASE"),
         ..Args::default()
     };
     let mut it = std::env::args().skip(1);
@@ -70,10 +90,11 @@ fn args() -> Result<Args, BoxError> {
             "--listen" => args.listen = Some(value()?),
             "--public-url" => args.public_url = Some(value()?),
             "--seed" => args.seed = Some(value()?),
+            "--database" => args.database = Some(value()?),
             "-h" | "--help" => {
                 println!(
                     "usage: web_shop [--embedded | --klarna URL [--username U --password P]] \
-                     [--listen ADDR] [--public-url URL] [--seed S]"
+                     [--listen ADDR] [--public-url URL] [--seed S] [--database URL]"
                 );
                 std::process::exit(0);
             }
@@ -93,7 +114,17 @@ async fn main() -> Result<(), BoxError> {
     }
 
     // The transport installs rustls' crypto provider first; the emulator's HTTP client needs it.
-    let _ = klarna_hpp_async::ReqwestTransport::default();
+    let _ = klarna_hpp_runtime::klarna_hpp_async::ReqwestTransport::default();
+    let embedded = args.embedded || args.klarna.is_none();
+    let database = args.database.unwrap_or_else(|| {
+        if embedded {
+            let file =
+                std::env::temp_dir().join(format!("klarna-hpp-web-shop-{}.db", std::process::id()));
+            format!("sqlite:{}", file.display())
+        } else {
+            "sqlite:web_shop.db".to_owned()
+        }
+    });
     let (base, sim) = match args.klarna {
         Some(url) if !args.embedded => (url, None),
         _ => {
@@ -109,8 +140,12 @@ async fn main() -> Result<(), BoxError> {
             args.password.as_deref().unwrap_or(DEFAULT_PASSWORD),
         ),
     );
-    let running = shop::RunningShop::start(api, listen, args.public_url, seed).await?;
-    println!("Shop on {}  (Ctrl-C to stop)", running.url());
+    let running = shop::RunningShop::start(api, listen, args.public_url, seed, &database).await?;
+    println!(
+        "Shop on {}  (checkouts in {}; Ctrl-C to stop)",
+        running.url(),
+        redact(&database)
+    );
 
     tokio::signal::ctrl_c().await?;
     println!("stopping");
