@@ -3,8 +3,12 @@
 //! workers) and are killed with SIGKILL at random instants (the emulator delays the
 //! money-moving calls, so many kills land between "in flight" committed and the answer
 //! persisted) and restarted, with faults on (503s and 429s on session reads, 500s on captures,
-//! answers dropped after commit). Checked against the emulator's own ledger: 0 duplicate
-//! orders, 0 captures beyond an order's amount, 0 lost checkouts.
+//! 503s on refunds, answers dropped after commit). The checkouts mix the three
+//! `place_order_mode`s (NONE, PLACE_ORDER, CAPTURE_ORDER) with consumers who pay and leave, pay
+//! and return, pay and are refunded by the shop, are declined, cancel (and the shop disables),
+//! and never come. Checked against the emulator's own ledger: 0 duplicate orders, 0 captures
+//! beyond an order's amount, 0 double refunds, 0 lost checkouts, every checkout in the state
+//! its consumer implies (or waiting on a deadline); every number printed.
 //!
 //! `KLARNA_HPP_CRASH_CHECKOUTS` (default 200) and `KLARNA_HPP_CRASH_SEED` size and seed it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
