@@ -10,8 +10,9 @@
 //!    (`DATABASE_URL` or the local server; a fresh database), with 1, 2 and 4 runtime instances
 //!    (separate pools and lease owners) sharing them: checkouts/s, the ratio to the baseline,
 //!    and row writes per checkout (the row version: one per save, claim or acquire).
-//! 3. PostgreSQL's durable-commit ceiling on the same server: `pgbench -N` (simple update) tps,
-//!    when `pgbench` is installed, divided by the commits per checkout.
+//! 3. PostgreSQL's durable-commit ceiling on the same server: `pgbench -N` (simple update) tps
+//!    on a scratch database created and dropped here, when `pgbench` is installed, divided by
+//!    the commits per checkout (row writes plus the redirect's hint insert).
 //! 4. Claim latency (claim 32 due rows and release them) with 10k, 100k and up to MAX_ROWS
 //!    (default 1,000,000) finished rows in the table, against the same at 10k.
 
@@ -297,22 +298,29 @@ async fn main() -> Result<(), BoxError> {
         tps / base
     );
     let pg = fresh_pg("tp").await?;
-    let mut pg_writes = 0.0;
+    let mut pg_commits = 0.0;
+    let mut best = 0.0f64;
     for instances in [1, 2, 4] {
         let (tps, writes) =
             durable(&pg, &api, &sim, n, instances, &format!("pg{instances}")).await?;
-        pg_writes = writes;
+        // Each redirect is also queued as a hint (one insert, its own commit) before the
+        // handler takes the lease.
+        pg_commits = writes + 1.0;
+        best = best.max(tps);
         println!(
-            "PostgreSQL, {instances} instance(s): {tps:.1} checkouts/s = {:.3}x baseline; {writes:.1} row writes per checkout",
+            "PostgreSQL, {instances} instance(s): {tps:.1} checkouts/s = {:.3}x baseline; {writes:.1} row writes + 1 hint insert = {pg_commits:.1} commits per checkout",
             tps / base
         );
     }
     let base2 = in_memory(&api, &sim, n, "mem2").await?;
     println!("in-memory async driver again: {base2:.1} checkouts/s");
-    match pgbench_tps(&pg) {
+    match pgbench_tps(&fresh_pg("pgbench").await?) {
         Some(tps) => println!(
-            "pgbench -N (4 clients): {tps:.0} tps; ceiling {:.1} checkouts/s at {pg_writes:.1} writes each",
-            tps / pg_writes
+            "pgbench -N (4 clients, 2 threads, 15 s, scale 10, scratch database): {tps:.0} tps; \
+             ceiling {:.1} checkouts/s at {pg_commits:.1} commits each; the best PostgreSQL run \
+             ({best:.1}/s) is {:.0}% of it",
+            tps / pg_commits,
+            100.0 * best * pg_commits / tps
         ),
         None => println!("pgbench not found: no ceiling measured"),
     }
@@ -343,7 +351,7 @@ async fn main() -> Result<(), BoxError> {
     sim.shutdown().await;
     // The benchmark's databases and files go.
     let mut conn = sqlx::PgConnection::connect(&pg_server()).await?;
-    for tag in ["tp", "claim"] {
+    for tag in ["tp", "claim", "pgbench"] {
         let name = format!("klarna_hpp_bench_{}_{tag}", std::process::id());
         sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .execute(&mut conn)

@@ -3,8 +3,12 @@
 //! workers) and are killed with SIGKILL at random instants (the emulator delays the
 //! money-moving calls, so many kills land between "in flight" committed and the answer
 //! persisted) and restarted, with faults on (503s and 429s on session reads, 500s on captures,
-//! answers dropped after commit). Checked against the emulator's own ledger: 0 duplicate
-//! orders, 0 captures beyond an order's amount, 0 lost checkouts.
+//! 503s on refunds, answers dropped after commit). The checkouts mix the three
+//! `place_order_mode`s (NONE, PLACE_ORDER, CAPTURE_ORDER) with consumers who pay and leave, pay
+//! and return, pay and are refunded by the shop, are declined, cancel (and the shop disables),
+//! and never come. Checked against the emulator's own ledger: 0 duplicate orders, 0 captures
+//! beyond an order's amount, 0 double refunds, 0 lost checkouts, every checkout in the state
+//! its consumer implies (or waiting on a deadline); every number printed.
 //!
 //! `KLARNA_HPP_CRASH_CHECKOUTS` (default 200) and `KLARNA_HPP_CRASH_SEED` size and seed it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -18,7 +22,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use klarna_hpp_async::ReqwestTransport;
-use klarna_hpp_runtime::{Runtime, RuntimeConfig};
+use klarna_hpp_core::hpp::PlaceOrderMode;
+use klarna_hpp_runtime::{Runtime, RuntimeConfig, RuntimeError};
 use klarna_hpp_sim::{Fault, SimHandle};
 use support::Db;
 
@@ -78,29 +83,73 @@ fn spawn_worker_at(
         .expect("the worker binary starts")
 }
 
-/// What the consumer of checkout `i` does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the consumer of checkout `i` does (and the shop after it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Behaviour {
     /// Pays and closes the browser: the worker must find out by polling.
     PaysAndLeaves,
     /// Pays and is redirected back to the shop (this process), often while the worker holds
     /// the checkout.
     PaysAndReturns,
-    /// Never pays: the checkout waits on its deadline.
-    NeverPays,
+    /// Pays and leaves; once captured, the shop refunds part of it (while workers are killed).
+    PaysThenRefunded,
+    /// Is declined: the session is FAILED, which Klarna lets the consumer retry until it
+    /// expires, so the checkout waits on its deadline; no order.
+    Declined,
+    /// Presses Cancel (BACK for an e-commerce session), and the shop disables the checkout.
+    Cancels,
+    /// Never comes: the checkout waits on its deadline.
+    NeverComes,
+}
+
+impl Behaviour {
+    fn pays(self) -> bool {
+        matches!(
+            self,
+            Behaviour::PaysAndLeaves | Behaviour::PaysAndReturns | Behaviour::PaysThenRefunded
+        )
+    }
+
+    /// The state the behaviour implies.
+    fn expected_state(self) -> &'static str {
+        match self {
+            Behaviour::PaysAndLeaves | Behaviour::PaysAndReturns | Behaviour::PaysThenRefunded => {
+                "Captured"
+            }
+            Behaviour::Cancels => "Disabled",
+            Behaviour::Declined | Behaviour::NeverComes => "AwaitingConsumer",
+        }
+    }
 }
 
 fn behaviour(i: usize) -> Behaviour {
     match i % 10 {
-        8 => Behaviour::PaysAndReturns,
-        9 => Behaviour::NeverPays,
+        5 => Behaviour::PaysAndReturns,
+        6 => Behaviour::PaysThenRefunded,
+        7 => Behaviour::Declined,
+        8 => Behaviour::Cancels,
+        9 => Behaviour::NeverComes,
         _ => Behaviour::PaysAndLeaves,
+    }
+}
+
+/// HPP's `place_order_mode` of checkout `i`: NONE (the runtime places the order and captures
+/// it), PLACE_ORDER (Klarna places it, the runtime captures), CAPTURE_ORDER (Klarna places and
+/// captures it).
+fn mode(i: usize) -> PlaceOrderMode {
+    match (i / 10) % 3 {
+        0 => PlaceOrderMode::None,
+        1 => PlaceOrderMode::PlaceOrder,
+        _ => PlaceOrderMode::CaptureOrder,
     }
 }
 
 fn quantity(i: usize) -> i64 {
     (i % 3 + 1) as i64
 }
+
+/// What the shop refunds of a `PaysThenRefunded` checkout.
+const REFUND: i64 = 4_900;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_worker_killed_at_random_instants_moves_money_exactly_once() {
@@ -110,6 +159,22 @@ async fn sqlite_worker_killed_at_random_instants_moves_money_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_four_workers_killed_at_random_instants_move_money_exactly_once() {
     crash_run(Db::Postgres, 4).await;
+}
+
+/// Retries a merchant command while another process holds the checkout.
+async fn until_not_busy<F, Fut>(id: &str, mut call: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<klarna_hpp_runtime::CheckoutView, RuntimeError>>,
+{
+    for _ in 0..200 {
+        match call().await {
+            Ok(_) => return,
+            Err(RuntimeError::Busy(_)) => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(e) => panic!("{id}: {e}"),
+        }
+    }
+    panic!("{id}: busy for 200 tries");
 }
 
 /// `workers` worker processes on a fresh database of `db`; one of them, at random, is killed
@@ -132,8 +197,11 @@ async fn crash_run(db: Db, workers: usize) {
             .retry_after(1)
             .times(20),
         Fault::status("om.create_capture", 500).times(10),
+        Fault::status("om.create_refund", 503).times(5),
         Fault::drop_after_commit("kp.create_order").times(15),
         Fault::drop_after_commit("om.create_capture").times(15),
+        Fault::drop_after_commit("om.create_refund").times(5),
+        Fault::drop_after_commit("hpp.disable_session").times(5),
         Fault::delay("kp.create_order", 250).times(10_000),
         Fault::delay("om.create_capture", 250).times(10_000),
     ] {
@@ -160,7 +228,7 @@ async fn crash_run(db: Db, workers: usize) {
     );
 
     // The killer: SIGKILL at random instants (100-700 ms apart) and restart, all along,
-    // while the shop starts checkouts, consumers pay and the worker moves the money.
+    // while the shop starts checkouts, consumers act and the workers move the money.
     let pool: Arc<Mutex<Vec<Child>>> = Arc::new(Mutex::new(
         (0..workers)
             .map(|_| spawn_worker(&url, &sim, &log))
@@ -189,6 +257,7 @@ async fn crash_run(db: Db, workers: usize) {
         })
     };
     let mut redirects = Vec::new();
+    let mut to_disable = Vec::new();
     let mut started = 0usize;
     while started < n {
         let wave = (n - started).min(25);
@@ -197,7 +266,10 @@ async fn crash_run(db: Db, workers: usize) {
             let shop = shop.clone();
             tasks.spawn(async move {
                 let id = format!("crash-{i}");
-                let s = shop.start(support::config(&id, quantity(i))).await.unwrap();
+                let s = shop
+                    .start(support::config_in(&id, quantity(i), mode(i)))
+                    .await
+                    .unwrap();
                 (i, s.link.map(|l| l.session_id))
             });
         }
@@ -206,14 +278,22 @@ async fn crash_run(db: Db, workers: usize) {
             let Some(session) = session else {
                 panic!("crash-{i}: no link from start (Klarna did not answer in time)")
             };
+            let consumer = sim.consumer(&session);
             match behaviour(i) {
-                Behaviour::NeverPays => {}
-                Behaviour::PaysAndLeaves => {
-                    sim.consumer(&session).pay().unwrap();
+                Behaviour::NeverComes => {}
+                Behaviour::PaysAndLeaves | Behaviour::PaysThenRefunded => {
+                    consumer.pay().unwrap();
                 }
                 Behaviour::PaysAndReturns => {
-                    let paid = sim.consumer(&session).pay().unwrap();
+                    let paid = consumer.pay().unwrap();
                     redirects.push((i, paid.redirect_url));
+                }
+                Behaviour::Declined => {
+                    consumer.decline().unwrap();
+                }
+                Behaviour::Cancels => {
+                    consumer.cancel().unwrap();
+                    to_disable.push(i);
                 }
             }
         }
@@ -224,22 +304,35 @@ async fn crash_run(db: Db, workers: usize) {
             .await
             .unwrap();
     }
+    for i in &to_disable {
+        let id = format!("crash-{i}");
+        until_not_busy(&id, || shop.disable(&id)).await;
+    }
 
-    let paying: Vec<usize> = (0..n)
-        .filter(|i| behaviour(*i) != Behaviour::NeverPays)
-        .collect();
-    let all_captured = |rows: &HashMap<String, String>| {
-        paying.iter().all(|i| {
-            rows.get(&format!("crash-{i}"))
-                .is_some_and(|s| s == "Captured")
-        })
-    };
-    // Kills go on until every paying checkout is captured (or for a bounded number of
-    // checks, after which the last worker finishes undisturbed).
+    // Kills go on until every checkout is in the state its consumer implies and every refund
+    // is made (or for a bounded number of checks, after which the last workers finish
+    // undisturbed). Refunds are made by the shop as soon as their checkout is captured.
+    let mut refunded = std::collections::HashSet::new();
     let mut checks = 0;
     loop {
         let rows = states(&store).await;
-        if all_captured(&rows) {
+        for i in (0..n).filter(|i| behaviour(*i) == Behaviour::PaysThenRefunded) {
+            let id = format!("crash-{i}");
+            if !refunded.contains(&i) && rows.get(&id).is_some_and(|s| s == "Captured") {
+                until_not_busy(&id, || shop.refund(&id, REFUND)).await;
+                refunded.insert(i);
+            }
+        }
+        let done = (0..n).all(|i| {
+            rows.get(&format!("crash-{i}"))
+                .is_some_and(|s| s == behaviour(i).expected_state())
+        });
+        if done
+            && refunded.len()
+                == (0..n)
+                    .filter(|i| behaviour(*i) == Behaviour::PaysThenRefunded)
+                    .count()
+        {
             break;
         }
         checks += 1;
@@ -260,66 +353,103 @@ async fn crash_run(db: Db, workers: usize) {
         w.wait().unwrap();
     }
 
-    // The ledger.
+    // The ledger: Klarna's (the emulator's) own view of every order.
     let rows = store.list("", i64::MAX).await.unwrap();
     let stats = support::sim_stats(&sim).await;
     let mut captured_total = 0i64;
-    let mut over_captured = 0;
-    let mut captures = 0usize;
+    let mut refunded_total = 0i64;
+    let (mut over_captured, mut captures, mut refunds, mut double_refunds) = (0, 0, 0, 0);
     let mut wrong = Vec::new();
+    let mut by_case: std::collections::BTreeMap<String, usize> = Default::default();
     for i in 0..n {
         let id = format!("crash-{i}");
+        let b = behaviour(i);
+        *by_case.entry(format!("{:?}/{b:?}", mode(i))).or_insert(0) += 1;
         let Some(row) = rows.iter().find(|r| r.id == id) else {
             wrong.push(format!("{id}: lost"));
             continue;
         };
-        match behaviour(i) {
-            Behaviour::NeverPays => {
-                if row.state != "AwaitingConsumer" || row.due_at.is_none() {
-                    wrong.push(format!("{id}: {} due {:?}", row.state, row.due_at));
-                }
+        if row.state != b.expected_state() {
+            wrong.push(format!("{id} ({:?}, {b:?}): {}", mode(i), row.state));
+        }
+        if !b.pays() {
+            if let Some(order) = &row.order_id {
+                wrong.push(format!("{id} ({b:?}): an order {order}"));
             }
-            _ => {
-                let order_id = row.order_id.as_deref().unwrap();
-                let order = support::om_order(&sim, order_id).await;
-                let captured = order["captured_amount"].as_i64().unwrap();
-                let amount = order["order_amount"].as_i64().unwrap();
-                captured_total += captured;
-                captures += order["captures"].as_array().unwrap().len();
-                if captured > amount {
-                    over_captured += 1;
-                }
-                if captured != support::amount(quantity(i)) || amount != captured {
-                    wrong.push(format!("{id}: captured {captured} of {amount}"));
-                }
+            if b.expected_state() == "AwaitingConsumer" && row.due_at.is_none() {
+                wrong.push(format!("{id}: waiting on no deadline"));
             }
+            continue;
+        }
+        let Some(order_id) = row.order_id.as_deref() else {
+            wrong.push(format!("{id}: no order"));
+            continue;
+        };
+        let order = support::om_order(&sim, order_id).await;
+        let captured = order["captured_amount"].as_i64().unwrap();
+        let refunded = order["refunded_amount"].as_i64().unwrap();
+        let amount = order["order_amount"].as_i64().unwrap();
+        let order_refunds = order["refunds"].as_array().map_or(0, Vec::len);
+        let want_refund = if b == Behaviour::PaysThenRefunded {
+            REFUND
+        } else {
+            0
+        };
+        captured_total += captured;
+        refunded_total += refunded;
+        captures += order["captures"].as_array().unwrap().len();
+        refunds += order_refunds;
+        if captured > amount {
+            over_captured += 1;
+        }
+        if order_refunds > usize::from(want_refund > 0) || refunded > want_refund {
+            double_refunds += 1;
+        }
+        if captured != support::amount(quantity(i)) || amount != captured {
+            wrong.push(format!("{id}: captured {captured} of {amount}"));
+        }
+        if refunded != want_refund {
+            wrong.push(format!("{id}: refunded {refunded}, want {want_refund}"));
         }
     }
+    let paying = (0..n).filter(|i| behaviour(*i).pays()).count();
+    let to_refund = (0..n)
+        .filter(|i| behaviour(*i) == Behaviour::PaysThenRefunded)
+        .count();
     let orders = stats["orders"].as_u64().unwrap() as usize;
     let quarantined = store.list_quarantined(1_000).await.unwrap().len();
     let unresolved = store.list_unresolved(1_000).await.unwrap().len();
     let requests = sim.requests();
+    let calls = |op: &str| {
+        requests
+            .iter()
+            .filter(|r| r.operation.as_deref() == Some(op))
+            .count()
+    };
     let replays = requests.iter().filter(|r| r.idempotent_replay).count();
-    let place_calls = requests
-        .iter()
-        .filter(|r| r.operation.as_deref() == Some("kp.create_order"))
-        .count();
-    let capture_calls = requests
-        .iter()
-        .filter(|r| r.operation.as_deref() == Some("om.create_capture"))
-        .count();
     let dropped = requests.iter().filter(|r| r.status.is_none()).count();
+    let mut final_states: std::collections::BTreeMap<&str, usize> = Default::default();
+    for r in &rows {
+        *final_states.entry(r.state.as_str()).or_insert(0) += 1;
+    }
+    println!("cases (mode/behaviour): {by_case:?}");
+    println!("final states: {final_states:?}");
     println!(
-        "checkouts {n} (stored {}), paying {}, worker kills {kills}, orders {orders}, \
+        "checkouts {n} (stored {}), paying {paying}, worker kills {kills}, orders {orders}, \
          duplicate orders {}, captures {captures}, over-captured orders {over_captured}, \
-         captured {captured_total}, lost {}, quarantined {quarantined}, unresolved {unresolved}, \
-         API requests {}, place-order calls {place_calls}, capture calls {capture_calls}, \
-         idempotent replays {replays}, answers dropped {dropped}",
+         captured {captured_total}, refunds {refunds} (of {to_refund}), double refunds \
+         {double_refunds}, refunded {refunded_total}, lost {}, quarantined {quarantined}, \
+         unresolved {unresolved}, API requests {}, place-order calls {}, capture calls {}, \
+         refund calls {}, disable calls {}, idempotent replays {replays}, answers dropped \
+         {dropped}",
         rows.len(),
-        paying.len(),
-        orders.saturating_sub(paying.len()),
+        orders.saturating_sub(paying),
         n.saturating_sub(rows.len()),
         requests.len(),
+        calls("kp.create_order"),
+        calls("om.create_capture"),
+        calls("om.create_refund"),
+        calls("hpp.disable_session"),
     );
     assert!(
         wrong.is_empty(),
@@ -328,9 +458,13 @@ async fn crash_run(db: Db, workers: usize) {
         &wrong[..wrong.len().min(10)]
     );
     assert_eq!(rows.len(), n, "0 lost");
-    assert_eq!(orders, paying.len(), "one order per paying checkout");
-    assert_eq!(captures, paying.len(), "one capture per order");
+    assert_eq!(
+        orders, paying,
+        "one order per paying checkout, 0 duplicates"
+    );
+    assert_eq!(captures, paying, "one capture per order");
     assert_eq!(over_captured, 0);
+    assert_eq!((refunds, double_refunds), (to_refund, 0), "one refund each");
     assert_eq!((quarantined, unresolved), (0, 0));
     assert!(kills >= 8, "the worker was killed {kills} times");
     sim.shutdown().await;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use klarna_hpp_core::checkout::{CheckoutConfig, PollPolicy, RetryPolicy};
-use klarna_hpp_core::hpp::MerchantUrls;
+use klarna_hpp_core::hpp::{MerchantUrls, Options, PlaceOrderMode};
 use klarna_hpp_core::kp::SessionCreate;
 use klarna_hpp_core::model::{OrderLine, OrderLineType};
 use klarna_hpp_core::template::UrlKind;
@@ -143,7 +143,12 @@ pub fn api(sim: &SimHandle) -> Api {
     )
 }
 
-/// A checkout of `amount_units` headlamps, polling quickly.
+/// A checkout of `quantity` headlamps, polling quickly, in HPP's `place_order_mode` `mode`.
+pub fn config_in(id: &str, quantity: i64, mode: PlaceOrderMode) -> CheckoutConfig {
+    config(id, quantity).options(Options::default().with_place_order_mode(mode))
+}
+
+/// A checkout of `quantity` headlamps, polling quickly.
 pub fn config(id: &str, quantity: i64) -> CheckoutConfig {
     let lines = vec![
         OrderLine::new("Headlamp", quantity, 49_900)
