@@ -320,6 +320,12 @@ impl Checkout {
         self.core.order.as_ref().map(|o| o.order_id.as_str())
     }
 
+    /// The ids of the order's captures the checkout knows of (from capture answers and order
+    /// reads): the captures shipping information can be added to.
+    pub fn capture_ids(&self) -> &[String] {
+        self.core.order.as_ref().map_or(&[], |o| o.capture_ids.as_slice())
+    }
+
     /// Captured so far (confirmed by Klarna).
     pub fn captured_amount(&self) -> i64 {
         self.core.order.as_ref().map_or(0, |o| o.captured)
@@ -525,6 +531,55 @@ impl Checkout {
     pub fn cancel_order(&mut self, now: Timestamp) -> Result<(), CommandError> {
         let now = self.core.clock(now);
         self.core.cmd_cancel_order(now)?;
+        self.drive(now);
+        Ok(())
+    }
+
+    /// Releases what remains authorized (Order Management's release-remaining-authorization):
+    /// nothing more can be captured afterwards, and [`capturable_amount`](Self::capturable_amount)
+    /// is 0 from now on. Queued captures are sent first. Klarna refuses it on an order with no
+    /// capture or fully captured ([`Event::CallFailed`]). Asking again changes nothing.
+    pub fn release_remaining_authorization(&mut self, now: Timestamp) -> Result<(), CommandError> {
+        let now = self.core.clock(now);
+        self.core.cmd_release_remaining_authorization(now)?;
+        self.drive(now);
+        Ok(())
+    }
+
+    /// Extends the order's authorization by the account's period; the order read that follows
+    /// moves [`Deadlines::order_authorization`].
+    pub fn extend_authorization_time(&mut self, now: Timestamp) -> Result<(), CommandError> {
+        let now = self.core.clock(now);
+        self.core.cmd_extend_authorization_time(now)?;
+        self.drive(now);
+        Ok(())
+    }
+
+    /// Sets the order's merchant references (`merchant_reference1`/`2`; a present field
+    /// overwrites, `""` clears).
+    pub fn update_merchant_references(
+        &mut self,
+        references: crate::om::MerchantReferences,
+        now: Timestamp,
+    ) -> Result<(), CommandError> {
+        let now = self.core.clock(now);
+        self.core
+            .cmd_update_merchant_references(&self.api, references, now)?;
+        self.drive(now);
+        Ok(())
+    }
+
+    /// Adds shipping information to one of the order's captures, one the checkout knows of
+    /// ([`capture_ids`](Self::capture_ids); else [`CommandError::UnknownCapture`]).
+    pub fn add_shipping_info(
+        &mut self,
+        capture_id: &str,
+        shipping_info: Vec<crate::om::ShippingInfo>,
+        now: Timestamp,
+    ) -> Result<(), CommandError> {
+        let now = self.core.clock(now);
+        self.core
+            .cmd_add_shipping_info(&self.api, capture_id, shipping_info, now)?;
         self.drive(now);
         Ok(())
     }
