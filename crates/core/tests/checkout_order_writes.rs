@@ -97,7 +97,9 @@ fn release_after_a_partial_capture_then_nothing_more_is_capturable() {
     ));
     assert_eq!(s.state(), State::Captured);
     assert_eq!(s.checkout.capturable_amount(), 0);
-    s.command("release again", |c, now| c.release_remaining_authorization(now));
+    s.command("release again", |c, now| {
+        c.release_remaining_authorization(now)
+    });
     assert!(s.pending.is_none(), "a second release sends nothing");
     insta::assert_snapshot!(s.transcript());
 }
@@ -110,7 +112,11 @@ fn release_with_an_unknown_outcome_is_replayed_under_the_same_key() {
     });
     let first = key(&s);
     s.fail(TransportFailure::OutcomeUnknown);
-    assert_eq!(s.checkout.capturable_amount(), 0, "the release is under way");
+    assert_eq!(
+        s.checkout.capturable_amount(),
+        0,
+        "the release is under way"
+    );
     s.wait();
     s.expect_request(
         "POST",
@@ -144,7 +150,11 @@ fn release_refused_reports_it_and_reads_the_order() {
     s.command("release_remaining_authorization", |c, now| {
         c.release_remaining_authorization(now)
     });
-    s.reply(error(403, "NOT_ALLOWED", "Can not release when order has no captures."));
+    s.reply(error(
+        403,
+        "NOT_ALLOWED",
+        "Can not release when order has no captures.",
+    ));
     assert!(written(&mut s).is_empty());
     s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
     s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * DAY));
@@ -245,7 +255,11 @@ fn extend_refused_is_reported_and_the_deadline_stays() {
     s.command("extend_authorization_time", |c, now| {
         c.extend_authorization_time(now)
     });
-    s.reply(error(403, "NOT_ALLOWED", "Authorization time cannot be extended."));
+    s.reply(error(
+        403,
+        "NOT_ALLOWED",
+        "Authorization time cannot be extended.",
+    ));
     s.expect_request("GET", "/ordermanagement/v1/orders/om-0001");
     s.reply(om_order("AUTHORIZED", TOTAL, 0, 28 * DAY));
     assert!(written(&mut s).is_empty());
@@ -360,7 +374,11 @@ fn add_shipping_info_to_a_known_capture() {
     ));
     assert_eq!(s.checkout.capture_ids(), ["cap-1", "cap-2"]);
     s.command("add_shipping_info cap-2", |c, now| {
-        c.add_shipping_info("cap-2", vec![ShippingInfo::new().tracking_number("T2")], now)
+        c.add_shipping_info(
+            "cap-2",
+            vec![ShippingInfo::new().tracking_number("T2")],
+            now,
+        )
     });
     s.expect_request(
         "POST",
@@ -373,7 +391,11 @@ fn add_shipping_info_to_a_known_capture() {
 fn shipping_info_unknown_outcome_and_refusal() {
     let mut s = placed_and_captured(5_000);
     s.command("add_shipping_info", |c, now| {
-        c.add_shipping_info("cap-1", vec![ShippingInfo::new().tracking_number("T1")], now)
+        c.add_shipping_info(
+            "cap-1",
+            vec![ShippingInfo::new().tracking_number("T1")],
+            now,
+        )
     });
     let first = key(&s);
     s.reply(error(502, "BAD_GATEWAY", "upstream"));
@@ -385,7 +407,9 @@ fn shipping_info_unknown_outcome_and_refusal() {
     // Before the order exists there is no capture to add to.
     let mut early = Scenario::created(config(PlaceOrderMode::None));
     assert!(matches!(
-        early.checkout.add_shipping_info("cap-1", vec![ShippingInfo::new()], early.ts()),
+        early
+            .checkout
+            .add_shipping_info("cap-1", vec![ShippingInfo::new()], early.ts()),
         Err(CommandError::NotAllowed { .. })
     ));
     early.drain();
@@ -429,7 +453,10 @@ fn writes_wait_for_the_owed_read_and_each_has_its_own_key() {
     assert!(events.is_empty(), "drained into the transcript");
     assert_eq!(
         written(&mut s),
-        [Call::UpdateMerchantReferences, Call::ExtendAuthorizationTime]
+        [
+            Call::UpdateMerchantReferences,
+            Call::ExtendAuthorizationTime
+        ]
     );
     insta::assert_snapshot!(s.transcript());
 }

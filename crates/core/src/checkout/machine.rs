@@ -950,9 +950,7 @@ impl Core {
                     return; // an unresolved capture keeps its chance to be confirmed
                 }
                 // Extensions not yet sent come too late.
-                self.intents
-                    .writes
-                    .retain(|w| w.kind != WriteKind::Extend);
+                self.intents.writes.retain(|w| w.kind != WriteKind::Extend);
                 // New captures cannot be made any more; a capture re-sent under its key to
                 // settle an unknown outcome keeps its place (it asks what happened).
                 self.intents.captures.retain(|m| m.replay);
@@ -1385,8 +1383,13 @@ fn write_request(
         WriteKind::ShippingInfo {
             capture_id,
             shipping_info,
-        } => om::AddCaptureShippingInfo::new(order_id, capture_id.clone(), shipping_info.clone(), key)
-            .to_request(api),
+        } => om::AddCaptureShippingInfo::new(
+            order_id,
+            capture_id.clone(),
+            shipping_info.clone(),
+            key,
+        )
+        .to_request(api),
     }
 }
 

@@ -323,7 +323,10 @@ impl Checkout {
     /// The ids of the order's captures the checkout knows of (from capture answers and order
     /// reads): the captures shipping information can be added to.
     pub fn capture_ids(&self) -> &[String] {
-        self.core.order.as_ref().map_or(&[], |o| o.capture_ids.as_slice())
+        self.core
+            .order
+            .as_ref()
+            .map_or(&[], |o| o.capture_ids.as_slice())
     }
 
     /// Captured so far (confirmed by Klarna).

@@ -286,7 +286,9 @@ impl Core {
                     }
                     self.withdraw_what_no_longer_fits();
                 }
-                self.emit(Event::OrderWritten { call: w.kind.call() });
+                self.emit(Event::OrderWritten {
+                    call: w.kind.call(),
+                });
                 if self.phase == Phase::OrderPlaced {
                     self.intents.read_order = true;
                 }
