@@ -956,11 +956,19 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
             ),
             asked_writes
         );
-        if k.released && !state.is_terminal() {
+        // Once the checkout reported the release, nothing is capturable. (Before, a release
+        // whose answer was lost may have committed unknown to it: a capture asked for then waits
+        // behind the order read that follows, and Klarna's model above flags any capture sent
+        // on top of a release.)
+        let release_reported = p
+            .trace_live
+            .iter()
+            .any(|l| l == "OrderWritten { call: ReleaseRemainingAuthorization }");
+        if release_reported && !state.is_terminal() {
             prop_assert_eq!(
                 p.live.capturable_amount(),
                 0,
-                "capturable after Klarna released"
+                "capturable after the release"
             );
         }
         let d = p.live.deadlines();

@@ -280,7 +280,7 @@ impl Core {
                 // Order Management answers these with 204 and no body: done. Another 2xx is not
                 // what Klarna documents (a proxy's page?): the replay under the same key returns
                 // Klarna's real answer at no risk; after the policy's attempts it is taken as
-                // success, but proves nothing: the read that follows tells.
+                // success (as Klarna documents a 2xx), and the read that follows refreshes the view.
                 let documented = response.status() == http::StatusCode::NO_CONTENT;
                 if !documented && f.attempt.saturating_add(1) < self.retry.max_attempts {
                     self.retry_later(f, None, now, None);
@@ -288,7 +288,7 @@ impl Core {
                 }
                 // A read refreshes the checkout's view of the order (a release lowers what is
                 // authorized, an extension moves the deadline).
-                if w.kind == WriteKind::Release && documented {
+                if w.kind == WriteKind::Release {
                     if let Some(o) = self.order.as_mut() {
                         o.released = true;
                     }
