@@ -460,3 +460,27 @@ fn writes_wait_for_the_owed_read_and_each_has_its_own_key() {
     );
     insta::assert_snapshot!(s.transcript());
 }
+
+#[test]
+fn a_2xx_other_than_204_is_replayed_under_the_same_key() {
+    // Klarna answers these writes with 204: a 200 with some page (a proxy's?) proves nothing,
+    // and the replay under the same key returns Klarna's real answer.
+    let mut s = placed_and_captured(5_000);
+    s.command("release_remaining_authorization", |c, now| {
+        c.release_remaining_authorization(now)
+    });
+    let first = key(&s);
+    s.reply(respond(200, json!({"note": "not Klarna"})));
+    assert!(written(&mut s).is_empty(), "not taken as done");
+    assert_eq!(s.checkout.capturable_amount(), 0, "still under way");
+    s.wait();
+    s.expect_request(
+        "POST",
+        "/ordermanagement/v1/orders/om-0001/release-remaining-authorization",
+    );
+    assert_eq!(key(&s), first);
+    s.reply(no_content());
+    assert_eq!(written(&mut s), [Call::ReleaseRemainingAuthorization]);
+    assert_eq!(s.state(), State::Captured);
+    insta::assert_snapshot!(s.transcript());
+}
