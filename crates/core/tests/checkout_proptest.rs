@@ -69,6 +69,19 @@ struct Klarna {
     before_write: Option<Lag>,
     /// The next order read lags behind the last write (reads may lag behind Klarna's writes).
     lag_next_read: bool,
+    /// The OM authorization's expiry, once the order exists (moved by extensions).
+    om_expires: Option<i64>,
+    /// Order Management's other writes executed, by idempotency key: the path each key was
+    /// first used for (a key reused for another write is a fault) and how often each kind ran.
+    write_keys: BTreeMap<String, String>,
+    releases: u32,
+    extensions: u32,
+    reference_updates: u32,
+    shipping_infos: u32,
+    /// The remaining authorization was released.
+    released: bool,
+    /// The capture ids Klarna answered with.
+    capture_ids: Vec<String>,
 }
 
 impl Klarna {
@@ -176,7 +189,9 @@ impl Klarna {
                 if self.order_at.is_none() {
                     return respond(404, json!({"error_code": "NO_SUCH_ORDER"}));
                 }
-                let expires = self.order_at.unwrap_or(0) + OM_LIFETIME;
+                let expires = self
+                    .om_expires
+                    .unwrap_or(self.order_at.unwrap_or(0) + OM_LIFETIME);
                 let body: serde_json::Value =
                     serde_json::from_slice(req.body()).unwrap_or_default();
                 match (
@@ -204,7 +219,8 @@ impl Klarna {
                         respond(
                             200,
                             json!({
-                                "order_id": "om-0001", "status": if self.cancelled_order { "CANCELLED" } else if captured == self.order_amount { "CAPTURED" } else { "AUTHORIZED" },
+                                "order_id": "om-0001", "status": if self.cancelled_order { "CANCELLED" } else if captured == self.order_amount || self.released { "CAPTURED" } else { "AUTHORIZED" },
+                                "captures": self.capture_ids.iter().map(|c| json!({"capture_id": c})).collect::<Vec<_>>(),
                                 "order_amount": self.order_amount, "original_order_amount": self.order_amount,
                                 "captured_amount": captured, "refunded_amount": refunded,
                                 "remaining_authorized_amount": self.order_amount - captured, "expires_at": iso(expires),
@@ -244,12 +260,16 @@ impl Klarna {
                             self.captured += a;
                             self.api_captured += a;
                             self.captures.insert(k.clone(), a);
+                            let id = format!("cap-{}", self.captures.len());
+                            self.capture_ids.push(id);
                         }
-                        scenario::created_with(
-                            "capture-id",
-                            &format!("cap-{}", k.len()),
-                            "captures",
-                        )
+                        let n = self.captures.keys().position(|c| *c == k).unwrap_or(0);
+                        let id = self
+                            .capture_ids
+                            .get(n)
+                            .cloned()
+                            .unwrap_or_else(|| "cap-0".into());
+                        scenario::created_with("capture-id", &id, "captures")
                     }
                     (Method::POST, "/refunds") => {
                         let k = key.unwrap_or_default();
@@ -288,7 +308,7 @@ impl Klarna {
                         self.cancelled_order = true;
                         scenario::no_content()
                     }
-                    _ => respond(404, json!({})),
+                    (m, write) => self.order_write(&m, write, key, sent, now, expires),
                 }
             }
             _ => {
@@ -296,6 +316,86 @@ impl Klarna {
                 respond(404, json!({"error_code": "NOT_FOUND"}))
             }
         }
+    }
+
+    /// Release, extend, merchant references, shipping info: keyed, executed once per key.
+    fn order_write(
+        &mut self,
+        m: &Method,
+        write: &str,
+        key: Option<String>,
+        sent: i64,
+        now: i64,
+        expires: i64,
+    ) -> Response<Vec<u8>> {
+        let shipping = write
+            .strip_prefix("/captures/")
+            .and_then(|r| r.strip_suffix("/shipping-info"));
+        let known = matches!(
+            (m, write),
+            (&Method::POST, "/release-remaining-authorization")
+                | (&Method::POST, "/extend-authorization-time")
+                | (&Method::PATCH, "/merchant-references")
+        ) || (*m == Method::POST && shipping.is_some());
+        if !known {
+            return respond(404, json!({}));
+        }
+        let Some(k) = key.filter(|k| !k.is_empty()) else {
+            self.violations
+                .push(format!("{m} {write} without idempotency key"));
+            return respond(400, json!({"error_code": "BAD_VALUE"}));
+        };
+        match self.write_keys.get(&k) {
+            Some(path) if path == write => return scenario::no_content(),
+            Some(path) => {
+                self.violations
+                    .push(format!("key of {path} reused for {write}"));
+                return respond(409, json!({"error_code": "BAD_VALUE"}));
+            }
+            None => {}
+        }
+        if let Some(capture) = shipping {
+            if !self.capture_ids.iter().any(|c| c == capture) {
+                self.violations
+                    .push(format!("shipping info for unknown capture {capture}"));
+                return respond(404, json!({"error_code": "NO_SUCH_CAPTURE"}));
+            }
+            self.shipping_infos += 1;
+        } else {
+            match write {
+                "/release-remaining-authorization" => {
+                    if self.cancelled_order
+                        || self.captured == 0
+                        || self.captured >= self.order_amount
+                    {
+                        return respond(403, json!({"error_code": "NOT_ALLOWED"}));
+                    }
+                    self.order_amount = self.captured;
+                    self.released = true;
+                    self.releases += 1;
+                }
+                "/extend-authorization-time" => {
+                    if sent >= expires {
+                        self.violations
+                            .push("extension asked past the OM deadline".into());
+                    }
+                    if self.cancelled_order || now >= expires {
+                        return respond(403, json!({"error_code": "NOT_ALLOWED"}));
+                    }
+                    let limit = self.order_at.unwrap_or(0) + 180 * 86_400;
+                    self.om_expires = Some(expires.max((now + OM_LIFETIME).min(limit)));
+                    self.extensions += 1;
+                }
+                _ => {
+                    if self.cancelled_order {
+                        return respond(403, json!({"error_code": "NOT_ALLOWED"}));
+                    }
+                    self.reference_updates += 1;
+                }
+            }
+        }
+        self.write_keys.insert(k, write.to_owned());
+        scenario::no_content()
     }
 
     fn session_body(&self) -> serde_json::Value {
@@ -394,6 +494,11 @@ enum Action {
     CancelAuthorization,
     CancelOrder,
     Disable,
+    Release,
+    Extend,
+    References,
+    /// Shipping info for the n-th capture id the checkout knows (or an unknown one).
+    ShippingInfo(u8),
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -417,6 +522,10 @@ fn action() -> impl Strategy<Value = Action> {
         1 => Just(Action::CancelAuthorization),
         1 => Just(Action::CancelOrder),
         1 => Just(Action::Disable),
+        1 => Just(Action::Release),
+        1 => Just(Action::Extend),
+        1 => Just(Action::References),
+        1 => any::<u8>().prop_map(Action::ShippingInfo),
     ]
 }
 
@@ -496,6 +605,9 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
     // What the merchant asked the checkout to capture (refund): Klarna must never execute more
     // through the API, however answers are lost, refused or lag (money moves exactly once).
     let (mut asked_captures, mut asked_refunds) = (0i64, 0i64);
+    // The other OM writes the merchant asked for (release, extend, references, shipping):
+    // Klarna executes each at most once (one key each, replayed, never re-keyed).
+    let mut asked_writes = (0u32, 0u32, 0u32, 0u32);
     // A 404 injected on the session itself (Klarna says it is gone): the checkout may give up
     // on a session Klarna in truth still has.
     let mut session_refused_404 = false;
@@ -507,10 +619,18 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
         // 2xx/4xx: the checkout must not report it failed (the merchant would ask again).
         let mangled_write = matches!(a, Action::Mangled(_))
             && p.pending.as_ref().is_some_and(|(_, r)| {
-                r.method() == Method::POST
-                    && ["/captures", "/refunds", "/order"]
-                        .iter()
-                        .any(|end| r.uri().path().ends_with(end))
+                matches!(*r.method(), Method::POST | Method::PATCH)
+                    && [
+                        "/captures",
+                        "/refunds",
+                        "/order",
+                        "/release-remaining-authorization",
+                        "/extend-authorization-time",
+                        "/merchant-references",
+                        "/shipping-info",
+                    ]
+                    .iter()
+                    .any(|end| r.uri().path().ends_with(end))
             });
         match a {
             Action::Deliver
@@ -674,6 +794,56 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
                 let r1 = p.live.disable(t);
                 prop_assert_eq!(r1, p.twin.disable(t));
             }
+            Action::Release => {
+                let capturable = p.live.capturable_amount();
+                let r1 = p.live.release_remaining_authorization(t);
+                prop_assert_eq!(&r1, &p.twin.release_remaining_authorization(t));
+                if r1.is_ok() {
+                    asked_writes.0 += 1;
+                    prop_assert_eq!(p.live.capturable_amount(), 0, "capturable after a release");
+                }
+                let _ = capturable;
+            }
+            Action::Extend => {
+                let r1 = p.live.extend_authorization_time(t);
+                prop_assert_eq!(&r1, &p.twin.extend_authorization_time(t));
+                if r1.is_ok() {
+                    asked_writes.1 += 1;
+                }
+            }
+            Action::References => {
+                let refs =
+                    || klarna_hpp_core::om::MerchantReferences::new().merchant_reference1("ref-1");
+                let r1 = p.live.update_merchant_references(refs(), t);
+                prop_assert_eq!(&r1, &p.twin.update_merchant_references(refs(), t));
+                if r1.is_ok() {
+                    asked_writes.2 += 1;
+                }
+            }
+            Action::ShippingInfo(n) => {
+                let ids = p.live.capture_ids().to_vec();
+                prop_assert_eq!(&ids, &p.twin.capture_ids().to_vec());
+                let id = ids
+                    .get(usize::from(n) % (ids.len() + 1))
+                    .cloned()
+                    .unwrap_or_else(|| "cap-unknown".into());
+                let info = || vec![klarna_hpp_core::om::ShippingInfo::new().tracking_number("T")];
+                let r1 = p.live.add_shipping_info(&id, info(), t);
+                prop_assert_eq!(&r1, &p.twin.add_shipping_info(&id, info(), t));
+                if r1.is_ok() {
+                    asked_writes.3 += 1;
+                } else if !ids.contains(&id) && !p.live.state().is_terminal() {
+                    prop_assert!(
+                        matches!(
+                            r1,
+                            Err(klarna_hpp_core::checkout::CommandError::UnknownCapture { .. })
+                                | Err(klarna_hpp_core::checkout::CommandError::NotAllowed { .. })
+                        ),
+                        "an unknown capture: {:?}",
+                        r1
+                    );
+                }
+            }
         }
         p.drain(now);
         p.restore_twin();
@@ -772,6 +942,35 @@ fn run(mode: PlaceOrderMode, actions: Vec<Action>) -> Result<State, TestCaseErro
             );
         }
         prop_assert!(k.captured <= k.order_amount.max(0) || k.order_at.is_none());
+        prop_assert!(
+            k.releases <= asked_writes.0
+                && k.extensions <= asked_writes.1
+                && k.reference_updates <= asked_writes.2
+                && k.shipping_infos <= asked_writes.3,
+            "Klarna executed more OM writes than asked for: {:?} of {:?}",
+            (
+                k.releases,
+                k.extensions,
+                k.reference_updates,
+                k.shipping_infos
+            ),
+            asked_writes
+        );
+        // Once the checkout reported the release, nothing is capturable. (Before, a release
+        // whose answer was lost may have committed unknown to it: a capture asked for then waits
+        // behind the order read that follows, and Klarna's model above flags any capture sent
+        // on top of a release.)
+        let release_reported = p
+            .trace_live
+            .iter()
+            .any(|l| l == "OrderWritten { call: ReleaseRemainingAuthorization }");
+        if release_reported && !state.is_terminal() {
+            prop_assert_eq!(
+                p.live.capturable_amount(),
+                0,
+                "capturable after the release"
+            );
+        }
         let d = p.live.deadlines();
         if let (Some(h), Some(kp)) = (d.hpp_session, d.kp_session) {
             prop_assert!(

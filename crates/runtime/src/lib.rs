@@ -12,7 +12,9 @@
 //!   crate and is migrated on start; a database from a newer schema is refused with
 //!   [`StoreError::NewerSchema`].
 //! - [`Runtime`]: the merchant's API (start, redirect, callback, place order, capture, refund,
-//!   cancel, disable, distribute), each call load → apply → drive → persist under a lease, with
+//!   cancel, disable, distribute, and Order Management's other writes: release the remaining
+//!   authorization, extend the authorization time, update merchant references, add shipping
+//!   info), each call load → apply → drive → persist under a lease, with
 //!   policies to place the order on authorization and to capture on placement.
 //! - [`Worker`]: the reconciler that claims due checkouts (`FOR UPDATE SKIP LOCKED` on
 //!   PostgreSQL, one writer on SQLite), resumes what a dead process left in flight, applies

@@ -12,6 +12,7 @@ use klarna_hpp_core::checkout::{
 };
 use klarna_hpp_core::hpp::{DistributionRequest, HppStatus};
 use klarna_hpp_core::kp::CreateOrderRequest;
+use klarna_hpp_core::om::{MerchantReferences, ShippingInfo};
 use klarna_hpp_core::transport::TransportError;
 use klarna_hpp_core::{Api, Timestamp};
 use tracing::Instrument;
@@ -190,6 +191,10 @@ pub(crate) enum Command {
     Cancel,
     Disable,
     Distribute(DistributionRequest),
+    ReleaseRemainingAuthorization,
+    ExtendAuthorizationTime,
+    UpdateMerchantReferences(MerchantReferences),
+    AddShippingInfo(String, Vec<ShippingInfo>),
 }
 
 pub(crate) struct Inner<T> {
@@ -499,6 +504,50 @@ impl<T: AsyncTransport + Send + Sync + 'static> Runtime<T> {
     ) -> Result<CheckoutView, RuntimeError> {
         self.command(checkout_id, Command::Distribute(request))
             .await
+    }
+
+    /// Releases what remains authorized: nothing more can be captured afterwards (Klarna
+    /// refuses it on an order with no capture, or fully captured: an event `CallFailed`).
+    pub async fn release_remaining_authorization(
+        &self,
+        checkout_id: &str,
+    ) -> Result<CheckoutView, RuntimeError> {
+        self.command(checkout_id, Command::ReleaseRemainingAuthorization)
+            .await
+    }
+
+    /// Extends the order's authorization time; the order read that follows moves the OM
+    /// deadline.
+    pub async fn extend_authorization_time(
+        &self,
+        checkout_id: &str,
+    ) -> Result<CheckoutView, RuntimeError> {
+        self.command(checkout_id, Command::ExtendAuthorizationTime)
+            .await
+    }
+
+    /// Sets the order's merchant references.
+    pub async fn update_merchant_references(
+        &self,
+        checkout_id: &str,
+        references: MerchantReferences,
+    ) -> Result<CheckoutView, RuntimeError> {
+        self.command(checkout_id, Command::UpdateMerchantReferences(references))
+            .await
+    }
+
+    /// Adds shipping information to one of the order's captures (one the checkout knows of).
+    pub async fn add_shipping_info(
+        &self,
+        checkout_id: &str,
+        capture_id: &str,
+        shipping_info: Vec<ShippingInfo>,
+    ) -> Result<CheckoutView, RuntimeError> {
+        self.command(
+            checkout_id,
+            Command::AddShippingInfo(capture_id.to_owned(), shipping_info),
+        )
+        .await
     }
 
     async fn command(&self, id: &str, command: Command) -> Result<CheckoutView, RuntimeError> {
@@ -864,6 +913,14 @@ fn apply(checkout: &mut Checkout, command: Command, at: Timestamp) -> Result<(),
         }
         Command::Disable => checkout.disable(at),
         Command::Distribute(request) => checkout.distribute(request, at),
+        Command::ReleaseRemainingAuthorization => checkout.release_remaining_authorization(at),
+        Command::ExtendAuthorizationTime => checkout.extend_authorization_time(at),
+        Command::UpdateMerchantReferences(references) => {
+            checkout.update_merchant_references(references, at)
+        }
+        Command::AddShippingInfo(capture_id, shipping_info) => {
+            checkout.add_shipping_info(&capture_id, shipping_info, at)
+        }
     }
 }
 

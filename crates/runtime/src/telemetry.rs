@@ -58,6 +58,20 @@ pub fn operation(method: &Method, path: &str) -> &'static str {
         ["ordermanagement", "v1", "orders", _, "captures"] if post => "om.create_capture",
         ["ordermanagement", "v1", "orders", _, "refunds"] if post => "om.create_refund",
         ["ordermanagement", "v1", "orders", _, "cancel"] if post => "om.cancel_order",
+        ["ordermanagement", "v1", "orders", _, "release-remaining-authorization"] if post => {
+            "om.release_remaining_authorization"
+        }
+        ["ordermanagement", "v1", "orders", _, "extend-authorization-time"] if post => {
+            "om.extend_authorization_time"
+        }
+        ["ordermanagement", "v1", "orders", _, "merchant-references"]
+            if method == Method::PATCH =>
+        {
+            "om.update_merchant_references"
+        }
+        ["ordermanagement", "v1", "orders", _, "captures", _, "shipping-info"] if post => {
+            "om.add_capture_shipping_info"
+        }
         _ => "other",
     }
 }
@@ -95,6 +109,21 @@ mod tests {
             "om.create_capture"
         );
         assert_eq!(operation(&Method::PUT, "/x/y"), "other");
+        assert_eq!(
+            operation(
+                &Method::POST,
+                "/ordermanagement/v1/orders/o-1/captures/c-1/shipping-info"
+            ),
+            "om.add_capture_shipping_info"
+        );
+        assert_eq!(
+            operation(
+                &Method::PATCH,
+                "/ordermanagement/v1/orders/o-1/merchant-references"
+            ),
+            "om.update_merchant_references"
+        );
+        assert!(!is_repeatable("om.release_remaining_authorization"));
         assert!(!is_repeatable("other"));
         assert!(!is_repeatable("kp.create_order"));
         assert!(is_repeatable("hpp.read_session"));

@@ -35,6 +35,7 @@ both!(
     a_redirect_to_another_instance_is_queued_and_applied_once,
     hints_that_can_never_apply_are_refused_not_queued,
     unusable_rows_are_quarantined_and_the_worker_goes_on,
+    order_management_writes_through_the_merchant_api,
 );
 
 fn config() -> RuntimeConfig {
@@ -390,5 +391,85 @@ async fn unusable_rows_are_quarantined_and_the_worker_goes_on(db: Db) {
     // The good checkout goes on to its capture.
     let state = work_until(&rt, "good", 200, |s| s == State::Captured).await;
     assert_eq!(state, State::Captured);
+    sim.shutdown().await;
+}
+
+async fn order_management_writes_through_the_merchant_api(db: Db) {
+    use klarna_hpp_core::om::{MerchantReferences, ShippingInfo};
+    let sim = support::sim().await;
+    let rt = runtime(db, &sim, config().capture_on_order(false)).await;
+    let started = rt.start(support::config("om-1", 2)).await.unwrap();
+    let link = started.link.expect("the consumer link");
+    let paid = sim.consumer(&link.session_id).pay().unwrap();
+    rt.handle_redirect("om-1", &paid.redirect_url)
+        .await
+        .unwrap();
+    let view = rt.show("om-1").await.unwrap();
+    assert_eq!(view.state, State::OrderPlaced);
+    let order_id = view.order_id.clone().unwrap();
+    let before = view.deadlines.order_authorization.expect("read");
+    let view = rt.capture("om-1", Some(10_000)).await.unwrap();
+    assert_eq!(view.captured, 10_000);
+    // Each write is sent with its own idempotency key, then the order is read again.
+    let view = rt
+        .update_merchant_references(
+            "om-1",
+            MerchantReferences::new().merchant_reference1("shop-order-77"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(view.state, State::OrderPlaced);
+    let view = rt.extend_authorization_time("om-1").await.unwrap();
+    assert!(view.deadlines.order_authorization.expect("read") >= before);
+    let order = support::om_order(&sim, &order_id).await;
+    let capture_id = order["captures"][0]["capture_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    rt.add_shipping_info(
+        "om-1",
+        &capture_id,
+        vec![ShippingInfo::new()
+            .shipping_company("DHL")
+            .tracking_number("TRACK-1")],
+    )
+    .await
+    .unwrap();
+    // A capture the checkout does not know of is a typed error, and nothing is sent.
+    assert!(matches!(
+        rt.add_shipping_info("om-1", "no-such-capture", vec![ShippingInfo::new()])
+            .await,
+        Err(RuntimeError::Command(_))
+    ));
+    let view = rt.release_remaining_authorization("om-1").await.unwrap();
+    assert_eq!(view.state, State::Captured, "the rest is released");
+    assert_eq!(view.capturable, 0);
+    assert!(matches!(
+        rt.capture("om-1", Some(1)).await,
+        Err(RuntimeError::Command(_))
+    ));
+    // Klarna's ledger agrees.
+    let order = support::om_order(&sim, &order_id).await;
+    assert_eq!(order["merchant_reference1"], "shop-order-77");
+    assert_eq!(order["order_amount"], 10_000);
+    assert_eq!(order["captured_amount"], 10_000);
+    assert_eq!(order["status"], "CAPTURED");
+    assert_eq!(
+        order["captures"][0]["shipping_info"][0]["tracking_number"],
+        "TRACK-1"
+    );
+    let kinds: Vec<String> = rt
+        .store()
+        .events_of("om-1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "OrderWritten").count(),
+        4,
+        "one per write in {kinds:?}"
+    );
     sim.shutdown().await;
 }

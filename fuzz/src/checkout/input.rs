@@ -138,6 +138,15 @@ pub enum Step {
     SnapshotRestore,
     /// Snapshot, restore in a new process and `resume_after_restart` (the request in flight is lost).
     Restart,
+    /// Command: release the remaining authorization.
+    Release,
+    /// Command: extend the authorization time.
+    Extend,
+    /// Command: set `merchant_reference1` to this text.
+    References(Blob),
+    /// Command: add shipping information to the n-th capture the checkout knows (modulo their
+    /// number + 1: the last pick is a capture it does not know).
+    ShippingInfo(u8),
 }
 
 /// A response.
@@ -331,7 +340,7 @@ impl Encode for Setup {
 
 impl Encode for Step {
     fn encode(&self, out: &mut Vec<u8>) {
-        const N: u64 = 17;
+        const N: u64 = 21;
         match self {
             Step::Reply(r) => {
                 variant(out, 0, N);
@@ -387,6 +396,16 @@ impl Encode for Step {
             Step::CancelOrder => variant(out, 14, N),
             Step::SnapshotRestore => variant(out, 15, N),
             Step::Restart => variant(out, 16, N),
+            Step::Release => variant(out, 17, N),
+            Step::Extend => variant(out, 18, N),
+            Step::References(b) => {
+                variant(out, 19, N);
+                b.encode(out);
+            }
+            Step::ShippingInfo(n) => {
+                variant(out, 20, N);
+                n.encode(out);
+            }
         }
     }
 }

@@ -474,6 +474,22 @@ impl Klarna {
             (&Method::POST, ["ordermanagement", "v1", "orders", _, "cancel"]) => {
                 with_status(204, Vec::new(), "")
             }
+            // Order Management's writes that move no amount: done (or, by the knob, refused).
+            (
+                &Method::POST,
+                ["ordermanagement", "v1", "orders", _, "release-remaining-authorization" | "extend-authorization-time"],
+            )
+            | (&Method::PATCH, ["ordermanagement", "v1", "orders", _, "merchant-references"])
+            | (
+                &Method::POST,
+                ["ordermanagement", "v1", "orders", _, "captures", _, "shipping-info"],
+            ) => {
+                if knob % 5 == 4 {
+                    error(403, "NOT_ALLOWED")
+                } else {
+                    with_status(204, Vec::new(), "")
+                }
+            }
             _ => error(404, "NOT_FOUND"),
         }
     }

@@ -281,6 +281,30 @@ impl Harness {
                 self.pending = None;
                 self.outcome.restores += 1;
             }
+            Step::Release => {
+                let now = self.now;
+                self.command(|c| c.release_remaining_authorization(now));
+            }
+            Step::Extend => {
+                let now = self.now;
+                self.command(|c| c.extend_authorization_time(now));
+            }
+            Step::References(text) => {
+                let now = self.now;
+                let references = klarna_hpp_core::om::MerchantReferences::new()
+                    .merchant_reference1(text.lossy());
+                self.command(|c| c.update_merchant_references(references, now));
+            }
+            Step::ShippingInfo(n) => {
+                let now = self.now;
+                let ids = self.checkout.capture_ids();
+                let id = ids
+                    .get(usize::from(*n) % (ids.len() + 1))
+                    .cloned()
+                    .unwrap_or_else(|| "cap-unknown".to_owned());
+                let info = vec![klarna_hpp_core::om::ShippingInfo::new().tracking_number("T-1")];
+                self.command(|c| c.add_shipping_info(&id, info, now));
+            }
         }
     }
 

@@ -111,6 +111,30 @@ pub fn seeds() -> Vec<Seed> {
     vec![
         seed("empty", NoneMode, vec![], State::CreatingKpSession),
         seed(
+            "order_writes_then_release",
+            NoneMode,
+            placed(&[
+                Step::Capture(Amount::Part(5000)),
+                right(0),
+                Step::References(Blob::text("order-42")),
+                right(0),
+                right(0),
+                Step::Extend,
+                Step::Transport(Failure::OutcomeUnknown),
+                Step::Wait,
+                right(0),
+                right(0),
+                Step::ShippingInfo(0),
+                right(0),
+                right(0),
+                Step::ShippingInfo(1),
+                Step::Release,
+                right(0),
+                right(0),
+            ]),
+            State::Captured,
+        ),
+        seed(
             "none_captured_and_refunded",
             NoneMode,
             placed(&[

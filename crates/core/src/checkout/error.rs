@@ -41,6 +41,12 @@ pub enum CommandError {
         /// What remains.
         remaining: i64,
     },
+    /// The capture is not one the checkout knows of (from a capture's answer or an order read).
+    #[error("no capture {capture_id:?} is known on this order")]
+    UnknownCapture {
+        /// The capture id asked for.
+        capture_id: String,
+    },
     /// An argument breaks one of Klarna's rules.
     #[error(transparent)]
     Invalid(#[from] ValidationError),

@@ -33,6 +33,14 @@ pub enum Call {
     Refund,
     /// `POST /ordermanagement/v1/orders/{id}/cancel`.
     CancelOrder,
+    /// `POST /ordermanagement/v1/orders/{id}/release-remaining-authorization`.
+    ReleaseRemainingAuthorization,
+    /// `POST /ordermanagement/v1/orders/{id}/extend-authorization-time`.
+    ExtendAuthorizationTime,
+    /// `PATCH /ordermanagement/v1/orders/{id}/merchant-references`.
+    UpdateMerchantReferences,
+    /// `POST /ordermanagement/v1/orders/{id}/captures/{capture_id}/shipping-info`.
+    AddShippingInfo,
 }
 
 /// A deadline the checkout enforces.
@@ -244,6 +252,14 @@ pub enum Event {
         /// What the read left to capture (or refund), less what is on its way, including the
         /// queued ones kept: what may still be asked for.
         remaining: i64,
+    },
+    /// One of Order Management's writes that move no amount (release the remaining
+    /// authorization, extend the authorization time, update the merchant references, add
+    /// shipping information) succeeded. An order read follows and refreshes the checkout's view
+    /// of the order ([`Event::OrderUpdated`]).
+    OrderWritten {
+        /// Which write.
+        call: Call,
     },
     /// A merchant command's call was refused by Klarna; the checkout goes on.
     CallFailed {

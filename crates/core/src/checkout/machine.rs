@@ -41,6 +41,8 @@ const MAX_AMOUNT: i64 = crate::validate::MAX_ORDER_LINES as i64 * crate::validat
 const READ_LAG: Duration = Duration::from_secs(3600);
 /// How long Klarna honours a `Klarna-Idempotency-Key` after its first attempt.
 const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(24 * 3600);
+/// The most capture ids a checkout remembers.
+const MAX_CAPTURE_IDS: usize = 1000;
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub(super) struct Core {
@@ -215,6 +217,14 @@ pub(super) struct OrderInfo {
     /// their key is honoured, re-sent under that key (see `Core::settle_unsettled`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     unsettled: Vec<Unsettled>,
+    /// The remaining authorization was released (the checkout's release answered 2xx): nothing
+    /// more can be captured, whatever a lagging read says.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    released: bool,
+    /// The order's captures the checkout knows of (from capture answers and order reads):
+    /// the ones shipping information can be added to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) capture_ids: Vec<String>,
 }
 
 /// A capture or refund whose outcome is unknown and that Klarna refused to replay.
@@ -242,6 +252,18 @@ impl OrderInfo {
             unsettled_captures: 0,
             unsettled_refunds: 0,
             unsettled: Vec::new(),
+            released: false,
+            capture_ids: Vec::new(),
+        }
+    }
+
+    /// Remembers a capture id (bounded: a hostile answer cannot grow a snapshot without end).
+    fn know_capture(&mut self, id: &str) {
+        if !id.is_empty()
+            && self.capture_ids.len() < MAX_CAPTURE_IDS
+            && !self.capture_ids.iter().any(|c| c == id)
+        {
+            self.capture_ids.push(id.to_owned());
         }
     }
 
@@ -310,8 +332,55 @@ struct Intents {
     refunds: VecDeque<Money>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     read_order: bool,
+    /// Order Management's other writes (release, extend, references, shipping info), in the
+    /// order asked for; each sent after the owed read and the queued money calls.
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    writes: VecDeque<OrderWrite>,
     #[serde(default)]
     seq: u32,
+}
+
+/// One of Order Management's writes that moves no amount, with its sequence number (its
+/// idempotency key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct OrderWrite {
+    seq: u32,
+    kind: WriteKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum WriteKind {
+    /// `POST …/release-remaining-authorization`.
+    Release,
+    /// `POST …/extend-authorization-time`.
+    Extend,
+    /// `PATCH …/merchant-references`.
+    References(om::MerchantReferences),
+    /// `POST …/captures/{capture_id}/shipping-info`.
+    ShippingInfo {
+        capture_id: String,
+        shipping_info: Vec<om::ShippingInfo>,
+    },
+}
+
+impl WriteKind {
+    fn call(&self) -> Call {
+        match self {
+            WriteKind::Release => Call::ReleaseRemainingAuthorization,
+            WriteKind::Extend => Call::ExtendAuthorizationTime,
+            WriteKind::References(_) => Call::UpdateMerchantReferences,
+            WriteKind::ShippingInfo { .. } => Call::AddShippingInfo,
+        }
+    }
+
+    fn op(&self) -> IdempotentOp {
+        match self {
+            WriteKind::Release => IdempotentOp::Release,
+            WriteKind::Extend => IdempotentOp::Extend,
+            WriteKind::References(_) => IdempotentOp::References,
+            WriteKind::ShippingInfo { .. } => IdempotentOp::ShippingInfo,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -355,6 +424,7 @@ enum Spec {
     Capture(Money),
     Refund(Money),
     CancelOrder(u32),
+    Write(OrderWrite),
 }
 
 impl Spec {
@@ -379,7 +449,17 @@ impl Spec {
             Spec::Capture(_) => Call::Capture,
             Spec::Refund(_) => Call::Refund,
             Spec::CancelOrder(_) => Call::CancelOrder,
+            Spec::Write(w) => w.kind.call(),
         }
+    }
+
+    /// An OM write with an idempotency key: replayed under that key while its outcome is
+    /// unknown, and never given up on (a new key could execute it twice).
+    fn is_keyed_write(&self) -> bool {
+        matches!(
+            self,
+            Spec::Capture(_) | Spec::Refund(_) | Spec::CancelOrder(_) | Spec::Write(_)
+        )
     }
 
     /// Calls that move money: never given up on while their outcome may still matter.
@@ -504,7 +584,10 @@ impl Core {
             Phase::Authorized if self.place.is_some() => State::PlacingOrder,
             Phase::Authorized => State::Authorized,
             Phase::OrderPlaced => match &self.order {
-                Some(o) if o.captured > 0 && o.captured >= o.authorized => State::Captured,
+                // Everything authorized captured, or the rest released.
+                Some(o) if o.captured > 0 && (o.captured >= o.authorized || o.released) => {
+                    State::Captured
+                }
                 _ => State::OrderPlaced,
             },
             Phase::Cancelled(_) => State::Cancelled,
@@ -584,7 +667,7 @@ impl Core {
     }
 
     pub(super) fn capturable(&self) -> i64 {
-        if self.order.as_ref().is_none_or(|o| o.authorization_expired) {
+        if self.order.as_ref().is_none_or(|o| o.authorization_expired) || self.releasing() {
             return 0;
         }
         self.left(Call::Capture)
@@ -608,6 +691,8 @@ impl Core {
     fn room(&self, call: Call) -> i64 {
         let Some(o) = &self.order else { return 0 };
         let (total, done) = match call {
+            // Released: what is captured is all there will be.
+            Call::Capture if o.released => (o.captured, o.captured),
             Call::Capture => (o.authorized, o.captured),
             _ => (o.captured, o.refunded),
         };
@@ -622,6 +707,20 @@ impl Core {
         let replayed = self.retry_at.as_ref().map_or(0, |p| p.spec.amount_of(call));
         let unsettled = self.order.as_ref().map_or(0, |o| o.unsettled_amount(call));
         sent.saturating_add(replayed).saturating_add(unsettled)
+    }
+
+    /// Whether the remaining authorization is released, or a release is asked for (queued, in
+    /// flight or waiting to be replayed): no capture may be asked for on top of it.
+    pub(super) fn releasing(&self) -> bool {
+        let is_release = |s: &Spec| matches!(s, Spec::Write(w) if w.kind == WriteKind::Release);
+        self.order.as_ref().is_some_and(|o| o.released)
+            || self.inflight.as_ref().is_some_and(|f| is_release(&f.spec))
+            || self.retry_at.as_ref().is_some_and(|p| is_release(&p.spec))
+            || self
+                .intents
+                .writes
+                .iter()
+                .any(|w| w.kind == WriteKind::Release)
     }
 
     /// Whether a capture is counted, under way or queued.
@@ -682,6 +781,7 @@ impl Core {
             || !i.captures.is_empty()
             || !i.refunds.is_empty()
             || i.cancel_order.is_some()
+            || !i.writes.is_empty()
     }
 
     /// When an unsettled capture or refund, past re-sending under its key, is to be read
@@ -837,21 +937,20 @@ impl Core {
                     }
                     return;
                 }
-                if now < deadline
-                    || self
-                        .inflight
-                        .as_ref()
-                        .is_some_and(|f| matches!(f.spec, Spec::Capture(_)))
-                {
+                // A capture, or an extension of the deadline itself, under way keeps its
+                // chance to be confirmed (the extension's read then moves the deadline).
+                let pending = |s: &Spec| {
+                    matches!(s, Spec::Capture(_))
+                        || matches!(s, Spec::Write(w) if w.kind == WriteKind::Extend)
+                };
+                if now < deadline || self.inflight.as_ref().is_some_and(|f| pending(&f.spec)) {
                     return;
                 }
-                if self
-                    .retry_at
-                    .as_ref()
-                    .is_some_and(|p| matches!(p.spec, Spec::Capture(_)))
-                {
+                if self.retry_at.as_ref().is_some_and(|p| pending(&p.spec)) {
                     return; // an unresolved capture keeps its chance to be confirmed
                 }
+                // Extensions not yet sent come too late.
+                self.intents.writes.retain(|w| w.kind != WriteKind::Extend);
                 // New captures cannot be made any more; a capture re-sent under its key to
                 // settle an unknown outcome keeps its place (it asks what happened).
                 self.intents.captures.retain(|m| m.replay);
@@ -924,6 +1023,7 @@ impl Core {
             || !i.distribute.is_empty()
             || !i.captures.is_empty()
             || !i.refunds.is_empty()
+            || !i.writes.is_empty()
     }
 
     fn next_spec(&mut self, now: Timestamp) -> Option<Spec> {
@@ -969,6 +1069,9 @@ impl Core {
                 }
                 if let Some(m) = self.intents.refunds.pop_front() {
                     return Some(Spec::Refund(m));
+                }
+                if let Some(w) = self.intents.writes.pop_front() {
+                    return Some(Spec::Write(w));
                 }
                 if self.settle_read_at().is_some_and(|at| at <= now) {
                     return Some(Spec::ReadOrder);
@@ -1071,6 +1174,10 @@ impl Core {
                     IdempotentOp::Capture => "capture",
                     IdempotentOp::Refund => "refund",
                     IdempotentOp::CancelOrder => "cancel",
+                    IdempotentOp::Release => "release",
+                    IdempotentOp::Extend => "extend",
+                    IdempotentOp::References => "references",
+                    IdempotentOp::ShippingInfo => "shipping-info",
                 };
                 let mac = digest::hmac_sha256(
                     self.keys.expose().as_bytes(),
@@ -1123,6 +1230,21 @@ impl Core {
                     expected: "amounts from 0 to the largest valid order, refunds within captures",
                 },
             ));
+        }
+        for w in &self.intents.writes {
+            match &w.kind {
+                WriteKind::References(r) => r.validate()?,
+                WriteKind::ShippingInfo {
+                    capture_id,
+                    shipping_info,
+                } => {
+                    if capture_id.is_empty() {
+                        return Err(invalid("capture_id", ValidationProblem::Empty));
+                    }
+                    om::ShippingInfoUpdate::new(shipping_info.clone()).validate()?;
+                }
+                WriteKind::Release | WriteKind::Extend => {}
+            }
         }
         validate_inputs(&self.session, &self.urls, &self.options)
     }
@@ -1204,6 +1326,11 @@ impl Core {
                 let key = self.idempotency_key(IdempotentOp::CancelOrder, *seq, &order_id)?;
                 om::CancelOrder::new(order_id, Some(key)).to_request(api)
             }
+            Spec::Write(w) => {
+                let order_id = order_id()?;
+                let key = Some(self.idempotency_key(w.kind.op(), w.seq, &order_id)?);
+                write_request(api, order_id, &w.kind, key)
+            }
         }
     }
 }
@@ -1234,6 +1361,36 @@ enum IdempotentOp {
     Capture = 1,
     Refund = 2,
     CancelOrder = 3,
+    Release = 4,
+    Extend = 5,
+    References = 6,
+    ShippingInfo = 7,
+}
+
+/// The request of an OM write (validated when asked for, and again on restore).
+fn write_request(
+    api: &Api,
+    order_id: String,
+    kind: &WriteKind,
+    key: Option<om::IdempotencyKey>,
+) -> Result<http::Request<Vec<u8>>, Error> {
+    match kind {
+        WriteKind::Release => om::ReleaseRemainingAuthorization::new(order_id, key).to_request(api),
+        WriteKind::Extend => om::ExtendAuthorizationTime::new(order_id, key).to_request(api),
+        WriteKind::References(r) => {
+            om::UpdateMerchantReferences::new(order_id, r.clone(), key).to_request(api)
+        }
+        WriteKind::ShippingInfo {
+            capture_id,
+            shipping_info,
+        } => om::AddCaptureShippingInfo::new(
+            order_id,
+            capture_id.clone(),
+            shipping_info.clone(),
+            key,
+        )
+        .to_request(api),
+    }
 }
 
 /// Everything a checkout will send, checked once: the KP session (which the place-order body is
@@ -1264,6 +1421,12 @@ fn call_name(spec: &Spec) -> &'static str {
         Spec::Capture(_) => om::CreateCapture::NAME,
         Spec::Refund(_) => om::CreateRefund::NAME,
         Spec::CancelOrder(_) => om::CancelOrder::NAME,
+        Spec::Write(w) => match w.kind {
+            WriteKind::Release => om::ReleaseRemainingAuthorization::NAME,
+            WriteKind::Extend => om::ExtendAuthorizationTime::NAME,
+            WriteKind::References(_) => om::UpdateMerchantReferences::NAME,
+            WriteKind::ShippingInfo { .. } => om::AddCaptureShippingInfo::NAME,
+        },
     }
 }
 

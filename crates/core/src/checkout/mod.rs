@@ -320,6 +320,15 @@ impl Checkout {
         self.core.order.as_ref().map(|o| o.order_id.as_str())
     }
 
+    /// The ids of the order's captures the checkout knows of (from capture answers and order
+    /// reads): the captures shipping information can be added to.
+    pub fn capture_ids(&self) -> &[String] {
+        self.core
+            .order
+            .as_ref()
+            .map_or(&[], |o| o.capture_ids.as_slice())
+    }
+
     /// Captured so far (confirmed by Klarna).
     pub fn captured_amount(&self) -> i64 {
         self.core.order.as_ref().map_or(0, |o| o.captured)
@@ -529,6 +538,55 @@ impl Checkout {
         Ok(())
     }
 
+    /// Releases what remains authorized (Order Management's release-remaining-authorization):
+    /// nothing more can be captured afterwards, and [`capturable_amount`](Self::capturable_amount)
+    /// is 0 from now on. Queued captures are sent first. Klarna refuses it on an order with no
+    /// capture or fully captured ([`Event::CallFailed`]). Asking again changes nothing.
+    pub fn release_remaining_authorization(&mut self, now: Timestamp) -> Result<(), CommandError> {
+        let now = self.core.clock(now);
+        self.core.cmd_release_remaining_authorization(now)?;
+        self.drive(now);
+        Ok(())
+    }
+
+    /// Extends the order's authorization by the account's period; the order read that follows
+    /// moves [`Deadlines::order_authorization`].
+    pub fn extend_authorization_time(&mut self, now: Timestamp) -> Result<(), CommandError> {
+        let now = self.core.clock(now);
+        self.core.cmd_extend_authorization_time(now)?;
+        self.drive(now);
+        Ok(())
+    }
+
+    /// Sets the order's merchant references (`merchant_reference1`/`2`; a present field
+    /// overwrites, `""` clears).
+    pub fn update_merchant_references(
+        &mut self,
+        references: crate::om::MerchantReferences,
+        now: Timestamp,
+    ) -> Result<(), CommandError> {
+        let now = self.core.clock(now);
+        self.core
+            .cmd_update_merchant_references(&self.api, references, now)?;
+        self.drive(now);
+        Ok(())
+    }
+
+    /// Adds shipping information to one of the order's captures, one the checkout knows of
+    /// ([`capture_ids`](Self::capture_ids); else [`CommandError::UnknownCapture`]).
+    pub fn add_shipping_info(
+        &mut self,
+        capture_id: &str,
+        shipping_info: Vec<crate::om::ShippingInfo>,
+        now: Timestamp,
+    ) -> Result<(), CommandError> {
+        let now = self.core.clock(now);
+        self.core
+            .cmd_add_shipping_info(&self.api, capture_id, shipping_info, now)?;
+        self.drive(now);
+        Ok(())
+    }
+
     // ----- persistence -----
 
     /// Serializes the whole checkout (versioned JSON).
@@ -687,7 +745,7 @@ mod tests {
         let seed = Seed::from("a-seed-of-at-least-16-bytes");
         let (_, ns) = derive(&seed, "chk-1");
         let mut seen = HashSet::new();
-        for op in 1..=3u8 {
+        for op in 1..=7u8 {
             for seq in [0, 1, 2, 255, 256, 65_536, u32::MAX] {
                 let key = idempotency_uuid(ns.expose(), op, seq);
                 assert_eq!(key, idempotency_uuid(ns.expose(), op, seq));

@@ -229,6 +229,109 @@ impl Core {
         Ok(())
     }
 
+    /// Releases what remains authorized: afterwards nothing more can be captured. Asking
+    /// again while one is asked for or done changes nothing.
+    pub(in crate::checkout) fn cmd_release_remaining_authorization(
+        &mut self,
+        _now: Timestamp,
+    ) -> Result<(), CommandError> {
+        self.check_order_phase("release_remaining_authorization")?;
+        if self.cancelling() {
+            return Err(CommandError::InProgress {
+                command: "cancel_order",
+            });
+        }
+        if !self.releasing() {
+            self.queue_write(WriteKind::Release);
+            // Queued captures are sent before it; none may be asked for after it.
+        }
+        Ok(())
+    }
+
+    pub(in crate::checkout) fn cmd_extend_authorization_time(
+        &mut self,
+        now: Timestamp,
+    ) -> Result<(), CommandError> {
+        self.check_order_phase("extend_authorization_time")?;
+        let expired = self.order.as_ref().is_some_and(|o| o.authorization_expired)
+            || self.order_deadline().is_some_and(|d| now >= d);
+        if expired {
+            return Err(CommandError::Expired {
+                deadline: Deadline::OrderAuthorization,
+            });
+        }
+        if self.cancelling() {
+            return Err(CommandError::InProgress {
+                command: "cancel_order",
+            });
+        }
+        self.queue_write(WriteKind::Extend);
+        Ok(())
+    }
+
+    pub(in crate::checkout) fn cmd_update_merchant_references(
+        &mut self,
+        api: &Api,
+        references: om::MerchantReferences,
+        _now: Timestamp,
+    ) -> Result<(), CommandError> {
+        self.check_order_phase("update_merchant_references")?;
+        let kind = WriteKind::References(references);
+        self.check_write(api, &kind)?;
+        self.queue_write(kind);
+        Ok(())
+    }
+
+    pub(in crate::checkout) fn cmd_add_shipping_info(
+        &mut self,
+        api: &Api,
+        capture_id: &str,
+        shipping_info: Vec<om::ShippingInfo>,
+        _now: Timestamp,
+    ) -> Result<(), CommandError> {
+        self.check_order_phase("add_shipping_info")?;
+        let known = self
+            .order
+            .as_ref()
+            .is_some_and(|o| o.capture_ids.iter().any(|c| c == capture_id));
+        if !known {
+            return Err(CommandError::UnknownCapture {
+                capture_id: capture_id.to_owned(),
+            });
+        }
+        let kind = WriteKind::ShippingInfo {
+            capture_id: capture_id.to_owned(),
+            shipping_info,
+        };
+        self.check_write(api, &kind)?;
+        self.queue_write(kind);
+        Ok(())
+    }
+
+    /// Builds the write's request once, so a body Klarna would refuse is refused now.
+    fn check_write(&self, api: &Api, kind: &WriteKind) -> Result<(), CommandError> {
+        let order_id = self
+            .order
+            .as_ref()
+            .map(|o| o.order_id.clone())
+            .unwrap_or_default();
+        write_request(api, order_id, kind, None)?;
+        Ok(())
+    }
+
+    /// Whether a cancel of the order is asked for (queued, in flight or to be replayed).
+    fn cancelling(&self) -> bool {
+        let is_cancel = |s: &Spec| matches!(s, Spec::CancelOrder(_));
+        self.intents.cancel_order.is_some()
+            || self.inflight.as_ref().is_some_and(|f| is_cancel(&f.spec))
+            || self.retry_at.as_ref().is_some_and(|p| is_cancel(&p.spec))
+    }
+
+    fn queue_write(&mut self, kind: WriteKind) {
+        let seq = self.next_seq();
+        self.intents.writes.push_back(OrderWrite { seq, kind });
+    }
+
     pub(super) fn next_seq(&mut self) -> u32 {
         self.intents.seq = self.intents.seq.saturating_add(1);
         self.intents.seq

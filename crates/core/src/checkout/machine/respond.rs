@@ -47,7 +47,7 @@ impl Core {
             // A 409 to an OM write with an idempotency key: the same key is being processed
             // (an earlier attempt still running). Replaying the key is safe and learns the end.
             let in_progress = err.status == http::StatusCode::CONFLICT
-                && matches!(f.spec, Spec::Capture(_) | Spec::Refund(_));
+                && matches!(f.spec, Spec::Capture(_) | Spec::Refund(_) | Spec::Write(_));
             if err.is_transient() || in_progress {
                 if f.spec.moves_money() && err.outcome_unknown() {
                     // Same handling as a lost response: replayed exactly-once, or read.
@@ -88,6 +88,7 @@ impl Core {
         // disable that closes a session at its deadline; a late read (terminal) does.
         let unlimited = (f.spec.is_read() && !self.phase.is_terminal())
             || f.spec.moves_money()
+            || f.spec.is_keyed_write()
             || (f.spec == Spec::Disable && self.closing);
         if !unlimited && attempt >= self.retry.max_attempts.max(1) {
             self.give_up(f.spec, err, now);
@@ -244,6 +245,9 @@ impl Core {
                 let m = *m;
                 if let Some(id) = self.confirmed(f, id, now) {
                     if let Some(o) = self.order.as_mut() {
+                        if let Some(id) = &id {
+                            o.know_capture(id);
+                        }
                         o.captured = o.captured.saturating_add(m.amount);
                         let captured_total = o.captured;
                         self.emit(Event::Captured {
@@ -272,6 +276,31 @@ impl Core {
                 }
             }
             Spec::CancelOrder(_) => self.enter(Phase::Cancelled(CancelledBy::OrderCancelled)),
+            Spec::Write(w) => {
+                // Order Management answers these with 204 and no body: done. Another 2xx is not
+                // what Klarna documents (a proxy's page?): the replay under the same key returns
+                // Klarna's real answer at no risk; after the policy's attempts it is taken as
+                // success (as Klarna documents a 2xx), and the read that follows refreshes the view.
+                let documented = response.status() == http::StatusCode::NO_CONTENT;
+                if !documented && f.attempt.saturating_add(1) < self.retry.max_attempts {
+                    self.retry_later(f, None, now, None);
+                    return;
+                }
+                // A read refreshes the checkout's view of the order (a release lowers what is
+                // authorized, an extension moves the deadline).
+                if w.kind == WriteKind::Release {
+                    if let Some(o) = self.order.as_mut() {
+                        o.released = true;
+                    }
+                    self.withdraw_what_no_longer_fits();
+                }
+                self.emit(Event::OrderWritten {
+                    call: w.kind.call(),
+                });
+                if self.phase == Phase::OrderPlaced {
+                    self.intents.read_order = true;
+                }
+            }
         }
     }
 
@@ -385,7 +414,8 @@ impl Core {
             Spec::CancelAuthorization
             | Spec::CancelOrder(_)
             | Spec::Capture(_)
-            | Spec::Refund(_) => {
+            | Spec::Refund(_)
+            | Spec::Write(_) => {
                 let call = f.spec.call();
                 // Refused now; but if an earlier attempt's outcome was unknown, it may have
                 // committed (a proxy's 4xx, a replay past the idempotency window): keep the
@@ -557,6 +587,9 @@ impl Core {
         info.unsettled_captures = 0;
         info.unsettled_refunds = 0;
         info.expires_at = o.expires_at;
+        for id in o.capture_ids() {
+            info.know_capture(id);
+        }
         let unsettled = std::mem::take(&mut info.unsettled);
         self.emit(Event::OrderUpdated {
             status: o.status.clone(),

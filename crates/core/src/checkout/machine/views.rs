@@ -72,4 +72,20 @@ pub(super) struct Order {
     pub(super) remaining_authorized_amount: i64,
     #[serde(default)]
     pub(super) expires_at: Option<Timestamp>,
+    /// Read leniently: only the captures' ids are used (for shipping information), and a
+    /// malformed item is skipped rather than stalling the checkout.
+    #[serde(default)]
+    captures: Option<serde_json::Value>,
+}
+
+impl Order {
+    /// The ids of the captures the read lists.
+    pub(super) fn capture_ids(&self) -> impl Iterator<Item = &str> {
+        self.captures
+            .as_ref()
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get("capture_id")?.as_str())
+    }
 }
