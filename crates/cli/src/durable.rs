@@ -103,16 +103,12 @@ fn runtime_error(e: RuntimeError) -> CliError {
 
 /// Opens the store, waiting out a database that is not up yet when `wait` is set.
 async fn open(url: &str, wait: bool) -> Result<CheckoutStore, CliError> {
-    loop {
-        match CheckoutStore::connect(url).await {
-            Ok(store) => return Ok(store),
-            Err(e) if wait && e.is_transient() => {
-                tracing::warn!(error = %e, "database away at start: retrying in 1 s");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            Err(e) => return Err(store_error(e)),
-        }
-    }
+    let opened = if wait {
+        klarna_hpp_runtime::connect_when_up(url).await
+    } else {
+        CheckoutStore::connect(url).await
+    };
+    opened.map_err(store_error)
 }
 
 fn backend_name(store: &CheckoutStore) -> &'static str {
@@ -164,7 +160,7 @@ pub(crate) fn worker(args: WorkerArgs, global: &Global) -> Result<(), CliError> 
                 .batch(args.batch)
                 .idle(Duration::from_millis(args.idle_ms)),
         );
-        let stats = worker.run(shutdown()).await;
+        let stats = worker.run(klarna_hpp_runtime::shutdown_signal()).await;
         tracing::info!(
             claimed = stats.claimed,
             processed = stats.processed,
@@ -176,31 +172,6 @@ pub(crate) fn worker(args: WorkerArgs, global: &Global) -> Result<(), CliError> 
         store.close().await;
         Ok(())
     })
-}
-
-/// Completes on Ctrl-C (SIGINT) or SIGTERM.
-async fn shutdown() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = ctrl_c.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
-    tracing::info!("shutting down after the round under way");
 }
 
 /// `checkouts list|show`.

@@ -75,6 +75,6 @@ pub use crate::store::{
     Backend, CheckoutRow, CheckoutStore, Hint, HintKind, Lease, OutboxEvent, StoreError,
     SCHEMA_VERSION,
 };
-pub use crate::worker::{Worker, WorkerConfig, WorkerStats};
+pub use crate::worker::{connect_when_up, shutdown_signal, Worker, WorkerConfig, WorkerStats};
 pub use klarna_hpp_async;
 pub use klarna_hpp_core;

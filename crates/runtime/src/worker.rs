@@ -181,3 +181,44 @@ impl<T: AsyncTransport + Send + Sync + 'static> Worker<T> {
         }
     }
 }
+
+/// Opens the store at `url`, waiting out a database that is not up yet (a transient error is
+/// retried every second, logged at WARN without the URL); any other error is returned.
+pub async fn connect_when_up(url: &str) -> Result<crate::store::CheckoutStore, StoreError> {
+    loop {
+        match crate::store::CheckoutStore::connect(url).await {
+            Ok(store) => return Ok(store),
+            Err(e) if e.is_transient() => {
+                tracing::warn!(error = %e, "database away at start: retrying in 1 s");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Completes on Ctrl-C (SIGINT) or, on Unix, SIGTERM: the future to pass to [`Worker::run`]
+/// for a process that stops after the round under way.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    tracing::info!("shutting down after the round under way");
+}

@@ -14,7 +14,9 @@ use std::time::Duration;
 use clap::Parser;
 use klarna_hpp_async::ReqwestTransport;
 use klarna_hpp_core::{Api, BaseUrl, Credentials};
-use klarna_hpp_runtime::{CheckoutStore, Runtime, RuntimeConfig, Worker, WorkerConfig};
+use klarna_hpp_runtime::{
+    connect_when_up, shutdown_signal, Runtime, RuntimeConfig, Worker, WorkerConfig,
+};
 
 /// Runs one klarna-hpp worker.
 #[derive(Parser)]
@@ -69,17 +71,11 @@ async fn main() -> ExitCode {
         }
     };
     let api = Api::new(base, Credentials::new(args.username, args.password));
-    let store = loop {
-        match CheckoutStore::connect(&args.database).await {
-            Ok(s) => break s,
-            Err(e) if e.is_transient() => {
-                tracing::warn!(error = %e, "database away at start: retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::FAILURE;
-            }
+    let store = match connect_when_up(&args.database).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
         }
     };
     let timeout = Duration::from_millis(args.request_timeout_ms);
@@ -96,30 +92,7 @@ async fn main() -> ExitCode {
             .idle(Duration::from_millis(args.idle_ms)),
     );
     tracing::info!("worker started");
-    let stats = worker.run(shutdown()).await;
+    let stats = worker.run(shutdown_signal()).await;
     tracing::info!(?stats, "worker stopped");
     ExitCode::SUCCESS
-}
-
-async fn shutdown() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
 }
